@@ -1,0 +1,1 @@
+"""Bots: manifests, typed settings, the host harness and the platform adapters."""

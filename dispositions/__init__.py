@@ -1,0 +1,1 @@
+"""Personas, dispositions, the router and its decision log."""

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class DispositionsConfig(AppConfig):
+    """Personas, dispositions, the router and its decision log."""
+
+    name = "dispositions"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,260 @@
+"""The development stack behind `scripts/dev.py`: embedded services, set-up, and a process supervisor.
+
+    python -m dit_project.devstack run        web on :8000, a Celery worker and the example bot
+    python -m dit_project.devstack test       ruff, mypy, Django checks and pytest
+    python -m dit_project.devstack services start|stop|status
+
+Processes started by `run` get their own process groups; Ctrl-C or SIGTERM stops every one of them
+(SIGTERM, then SIGKILL after a grace period) and then the embedded services this command started,
+so nothing is left running and the data stays on disk.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import environ
+
+from dit_project import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_MANIFEST = ROOT / "examples" / "example-bot" / "dit.json"
+EXAMPLE_BOT = "example"
+STOP_GRACE_SECONDS = 10.0
+
+
+def _load_env() -> Path:
+    if os.environ.get("DIT_READ_DOTENV", "1") == "1":
+        environ.Env.read_env(ROOT / ".env", overwrite=False)
+    return Path(os.environ.get("DIT_HOME", str(ROOT / ".dit")))
+
+
+@dataclass
+class EmbeddedServices:
+    """Starts the embedded services the environment does not provide, and stops only those."""
+
+    home: Path
+    started: list[str] = field(default_factory=list)
+
+    def start(self) -> None:
+        if not os.environ.get("DATABASE_URL"):
+            was_running = embedded.postgres_running(self.home)
+            address = embedded.start_postgres(self.home)
+            if not was_running:
+                self.started.append("postgres")
+            print(f"dit: postgres {'reused' if was_running else 'started'} at {address.host}", flush=True)
+        if not os.environ.get("REDIS_URL"):
+            was_running = embedded.redis_running(self.home)
+            url = embedded.start_redis(self.home)
+            if not was_running:
+                self.started.append("redis")
+            print(f"dit: redis {'reused' if was_running else 'started'} at {url}", flush=True)
+
+    def stop(self) -> None:
+        if "redis" in self.started:
+            embedded.stop_redis(self.home)
+            print("dit: redis stopped (data kept)", flush=True)
+        if "postgres" in self.started:
+            embedded.stop_postgres(self.home)
+            print("dit: postgres stopped (data kept)", flush=True)
+        self.started.clear()
+
+
+def manage(*args: str, check: bool = True) -> int:
+    """Run a manage.py command in a child process and return its exit code."""
+    result = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], cwd=ROOT, check=False)  # noqa: S603
+    if check and result.returncode != 0:
+        raise SystemExit(f"dit: manage.py {' '.join(args)} failed with exit code {result.returncode}")
+    return result.returncode
+
+
+def prepare_database() -> None:
+    """Migrations, static files, the default persona and the example bot; each is idempotent."""
+    manage("migrate", "--noinput", "--verbosity", "0")
+    manage("collectstatic", "--noinput", "--verbosity", "0")
+    for fixture in ("default_persona",):
+        if list(ROOT.glob(f"*/fixtures/{fixture}.json")):
+            manage("loaddata", fixture, "--verbosity", "0")
+    if EXAMPLE_MANIFEST.exists():
+        manage("loadmanifest", str(EXAMPLE_MANIFEST))
+
+
+@dataclass
+class Child:
+    """One supervised process and the thread that prefixes its output."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    pump: threading.Thread | None
+
+
+def _pump(name: str, stream: IO[bytes]) -> None:
+    for raw in iter(stream.readline, b""):
+        sys.stdout.write(f"{name:>6} | {raw.decode(errors='replace')}")
+        sys.stdout.flush()
+
+
+class Supervisor:
+    """Runs processes in their own process groups and stops all of them together."""
+
+    def __init__(self) -> None:
+        self.children: list[Child] = []
+        self.stopping = threading.Event()
+
+    def spawn(self, name: str, argv: Sequence[str], *, foreground: bool = False) -> Child:
+        if foreground:
+            # The foreground process keeps the terminal (stdin) for the local chat adapter.
+            process = subprocess.Popen(argv, cwd=ROOT)  # noqa: S603
+            child = Child(name, process, None)
+        else:
+            process = subprocess.Popen(  # noqa: S603
+                argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            stream = process.stdout
+            if stream is None:  # pragma: no cover - stdout=PIPE always gives a stream
+                raise RuntimeError(f"{name}: no output stream")
+            pump = threading.Thread(target=_pump, args=(name, stream), daemon=True)
+            pump.start()
+            child = Child(name, process, pump)
+        self.children.append(child)
+        return child
+
+    def wait_any(self) -> Child | None:
+        """Block until a child exits or a stop is requested."""
+        while not self.stopping.is_set():
+            for child in self.children:
+                if child.process.poll() is not None:
+                    return child
+            self.stopping.wait(0.2)
+        return None
+
+    def stop_all(self) -> None:
+        for child in self.children:
+            if child.process.poll() is None:
+                _signal_group(child.process, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for child in self.children:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                child.process.wait(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                print(f"dit: {child.name} did not stop in {STOP_GRACE_SECONDS}s; killing it", flush=True)
+                _signal_group(child.process, signal.SIGKILL)
+                child.process.wait()
+        for child in self.children:
+            if child.pump is not None:
+                child.pump.join(timeout=2)
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        # Not a group leader (the foreground child) or already gone: signal the process itself.
+        try:
+            process.send_signal(sig)
+        except ProcessLookupError:
+            return
+
+
+def command_run() -> int:
+    home = _load_env()
+    services = EmbeddedServices(home)
+    supervisor = Supervisor()
+
+    def request_stop(signum: int, frame: object) -> None:
+        supervisor.stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        services.start()
+        prepare_database()
+        python = sys.executable
+        host = os.environ.get("DIT_WEB_HOST", "127.0.0.1")
+        port = os.environ.get("DIT_WEB_PORT", "8000")
+        supervisor.spawn(
+            "web",
+            [python, "-m", "uvicorn", "dit_project.asgi:application", "--host", host, "--port", port],
+        )
+        supervisor.spawn("worker", [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"])
+        supervisor.spawn("bot", [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT])
+        print(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
+        print("dit: Ctrl-C stops everything", flush=True)
+        exited = supervisor.wait_any()
+        if exited is not None:
+            print(f"dit: {exited.name} exited with code {exited.process.returncode}; stopping the rest", flush=True)
+            return exited.process.returncode or 1
+        return 0
+    finally:
+        supervisor.stop_all()
+        services.stop()
+
+
+def command_test(pytest_args: Sequence[str]) -> int:
+    home = _load_env()
+    services = EmbeddedServices(home)
+    services.start()
+    python = sys.executable
+    steps: list[tuple[str, list[str]]] = [
+        ("ruff check", [python, "-m", "ruff", "check", "."]),
+        ("ruff format", [python, "-m", "ruff", "format", "--check", "."]),
+        ("mypy", [python, "-m", "mypy", "."]),
+        ("django check", [python, "manage.py", "check"]),
+        ("migrations", [python, "manage.py", "makemigrations", "--check", "--dry-run"]),
+        ("pytest", [python, "-m", "pytest", *pytest_args]),
+    ]
+    try:
+        for name, argv in steps:
+            print(f"dit: {name}", flush=True)
+            code = subprocess.run(argv, cwd=ROOT, check=False).returncode  # noqa: S603
+            if code != 0:
+                print(f"dit: {name} failed (exit code {code})", flush=True)
+                return code
+        return 0
+    finally:
+        services.stop()
+
+
+def command_services(action: str) -> int:
+    home = _load_env()
+    if action == "start":
+        EmbeddedServices(home).start()
+    elif action == "stop":
+        embedded.stop_redis(home)
+        embedded.stop_postgres(home)
+    elif action == "status":
+        for status in embedded.status(home):
+            print(f"{status.name}: {'running' if status.running else 'stopped'} ({status.location})")
+    else:
+        print("usage: services start|stop|status")
+        return 2
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], list(argv[1:])
+    if command == "run":
+        return command_run()
+    if command == "test":
+        return command_test(rest)
+    if command == "services":
+        return command_services(rest[0] if rest else "status")
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

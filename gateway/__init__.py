@@ -1,0 +1,1 @@
+"""The model gateway: OpenAI-compatible, purpose-routed, budgeted."""

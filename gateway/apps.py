@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class GatewayConfig(AppConfig):
+    """The model gateway: OpenAI-compatible, purpose-routed, budgeted."""
+
+    name = "gateway"
+    default_auto_field = "django.db.models.BigAutoField"

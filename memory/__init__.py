@@ -1,0 +1,1 @@
+"""Guild-wide layered memory: transcripts, highlights, lore, archive, epochs."""

@@ -1,0 +1,1 @@
+"""The reactor: events, durable jobs and triggers; Celery executes, Postgres remembers."""

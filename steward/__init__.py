@@ -1,0 +1,1 @@
+"""Steward skills: the walled-garden skill registry and server stewardship."""
