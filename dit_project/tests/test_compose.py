@@ -1,0 +1,46 @@
+"""docker-compose.yml is the production shape and valid against the Compose specification."""
+
+from pathlib import Path
+
+import pytest
+from compose_spec import PyCompose, PyOptions
+
+COMPOSE_FILE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def compose() -> PyCompose:
+    # apply_merge resolves the `<<: *app` anchors the way `docker compose config` does.
+    document = PyOptions(apply_merge=True).from_yaml(COMPOSE_FILE.read_text())
+    document.validate()
+    document.to_spec()  # full validation against the specification's models
+    return document
+
+
+def test_compose_file_validates_against_the_compose_specification(compose):
+    assert set(compose.service_names()) == {"postgres", "redis", "migrate", "web", "worker", "bot"}
+
+
+def test_compose_spec_validation_rejects_a_misspelt_service_key():
+    broken = COMPOSE_FILE.read_text().replace("    image: pgvector/pgvector:pg18", "    imag: pgvector/pgvector:pg18")
+
+    with pytest.raises(ValueError, match="imag"):
+        PyOptions(apply_merge=True).from_yaml(broken).validate()
+
+
+def test_compose_runs_postgres_with_pgvector_18_and_redis_7(compose):
+    services = compose.to_dict()["services"]
+
+    assert services["postgres"]["image"] == "pgvector/pgvector:pg18"
+    assert services["redis"]["image"] == "redis:7"
+
+
+def test_compose_runs_web_on_asgi_a_celery_worker_and_a_bot(compose):
+    services = compose.to_dict()["services"]
+
+    assert services["web"]["command"][:2] == ["uvicorn", "dit_project.asgi:application"]
+    assert services["worker"]["command"][:3] == ["celery", "-A", "dit_project"]
+    assert services["bot"]["command"][:3] == ["python", "manage.py", "runbot"]
+    for name in ("web", "worker", "bot"):
+        assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
+        assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
