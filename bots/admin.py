@@ -1,1 +1,178 @@
-"""Admin screens of the bots app."""
+"""Admin screens of the bots app: bots with a settings page built from the manifest, manifest history,
+overrides (secrets masked) and synced guilds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from bots.forms import BotSettingsForm
+from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
+from bots.vault import MASK
+
+
+@admin.register(Bot)
+class BotAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "version", "manifest_version", "updated_at", "settings_link"]
+    list_select_related = ["current_manifest"]
+    search_fields = ["slug", "name"]
+    fields = ["slug", "name", "version", "current_manifest", "settings_link", "created_at", "updated_at"]
+    readonly_fields = ["version", "current_manifest", "settings_link", "created_at", "updated_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Bot | None = None) -> list[str]:
+        # The slug is the bot's identity (manifests and env files name it): set once, never renamed.
+        return [*self.readonly_fields, "slug"] if obj is not None else list(self.readonly_fields)
+
+    @admin.display(description="Manifest", ordering="current_manifest__version")
+    def manifest_version(self, bot: Bot) -> str:
+        return f"v{bot.current_manifest.version}" if bot.current_manifest is not None else "none"
+
+    @admin.display(description="Settings")
+    def settings_link(self, bot: Bot) -> SafeString | str:
+        if bot.pk is None:
+            return "Save the bot first."
+        url = reverse("admin:bots_bot_settings", args=[bot.pk])
+        return format_html('<a href="{}">Edit settings</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        custom = [
+            path(
+                "<path:object_id>/settings/",
+                self.admin_site.admin_view(self.settings_view),
+                name="bots_bot_settings",
+            )
+        ]
+        return custom + super().get_urls()
+
+    def settings_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The bot's settings form: one control per manifest field, validation errors on the field."""
+        bot = self.get_object(request, unquote(object_id))
+        if bot is None:
+            raise Http404(f"No bot with id {object_id!r}")
+        if not self.has_view_or_change_permission(request, bot):
+            raise PermissionDenied
+        can_change = self.has_change_permission(request, bot)
+        if request.method == "POST":
+            if not can_change:
+                raise PermissionDenied
+            form = BotSettingsForm(request.POST, bot=bot)
+            if form.is_valid():
+                changed = form.save(actor=request.user)
+                if changed:
+                    # Keys only: the admin log must never hold a value, secret or not.
+                    self.log_change(request, bot, f"Changed settings: {', '.join(changed)}")
+                    self.message_user(request, f"Saved {len(changed)} setting(s) of {bot}.", messages.SUCCESS)
+                else:
+                    self.message_user(request, "No settings changed.", messages.INFO)
+                return HttpResponseRedirect(request.path)
+        else:
+            form = BotSettingsForm(bot=bot)
+        # AdminForm and AdminErrorList only use the Form API; the stubs ask for a ModelForm.
+        adminform = helpers.AdminForm(cast(Any, form), form.fieldsets(), {}, model_admin=self)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Settings of {bot.name}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": bot,
+            "adminform": adminform,
+            "errors": helpers.AdminErrorList(cast(Any, form), []),
+            "media": self.media + adminform.media,
+            "has_view_permission": True,
+            "can_change": can_change,
+            "has_manifest": bot.current_manifest_id is not None,
+        }
+        return TemplateResponse(request, "admin/bots/bot/settings.html", context)
+
+
+@admin.register(BotManifest)
+class BotManifestAdmin(admin.ModelAdmin):
+    list_display = ["bot", "version", "short_digest", "source", "created_at"]
+    list_select_related = ["bot"]
+    list_filter = ["bot"]
+    fields = ["bot", "version", "digest", "source", "created_at", "pretty_content"]
+    readonly_fields = ["bot", "version", "digest", "source", "created_at", "pretty_content"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Manifests arrive through `manage.py loadmanifest`, validated.
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # A version is history: it is never edited.
+
+    @admin.display(description="Digest")
+    def short_digest(self, manifest: BotManifest) -> str:
+        return manifest.digest[:12]
+
+    @admin.display(description="Content")
+    def pretty_content(self, manifest: BotManifest) -> SafeString:
+        return format_html("<pre>{}</pre>", json.dumps(manifest.content, indent=2, ensure_ascii=False))
+
+
+@admin.register(SettingOverride)
+class SettingOverrideAdmin(admin.ModelAdmin):
+    list_display = ["bot", "key", "shown_value", "is_secret", "updated_by", "updated_at"]
+    list_select_related = ["bot", "updated_by"]
+    list_filter = ["bot", "is_secret"]
+    search_fields = ["key"]
+    fields = ["bot", "key", "shown_value", "is_secret", "updated_by", "updated_at"]
+    readonly_fields = ["bot", "key", "shown_value", "is_secret", "updated_by", "updated_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Values are set on the bot's settings page, where they are validated by type.
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Value")
+    def shown_value(self, override: SettingOverride) -> str:
+        return MASK if override.is_secret else json.dumps(override.value, ensure_ascii=False)
+
+
+class GuildChannelInline(admin.TabularInline):
+    model = GuildChannel
+    extra = 0
+    fields = ["external_id", "name", "kind"]
+
+
+class GuildRoleInline(admin.TabularInline):
+    model = GuildRole
+    extra = 0
+    fields = ["external_id", "name"]
+
+
+@admin.register(Guild)
+class GuildAdmin(admin.ModelAdmin):
+    list_display = ["name", "bot", "platform", "external_id", "channel_count", "role_count", "synced_at"]
+    list_select_related = ["bot"]
+    list_filter = ["bot", "platform"]
+    search_fields = ["name", "external_id"]
+    inlines = [GuildChannelInline, GuildRoleInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Guild]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                channel_total=Count("channels", distinct=True),
+                role_total=Count("roles", distinct=True),
+            )
+        )
+
+    @admin.display(description="Channels", ordering="channel_total")
+    def channel_count(self, guild: Any) -> int:
+        return int(guild.channel_total)
+
+    @admin.display(description="Roles", ordering="role_total")
+    def role_count(self, guild: Any) -> int:
+        return int(guild.role_total)

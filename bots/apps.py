@@ -6,3 +6,6 @@ class BotsConfig(AppConfig):
 
     name = "bots"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from bots import checks  # noqa: F401  (registers the system checks)

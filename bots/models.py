@@ -1,1 +1,162 @@
-"""Models of the bots app."""
+"""Models of the bots app: bots, their versioned manifests, setting overrides, and the guilds they see."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from bots.bot_settings import BotSettings, StoredOverride
+from bots.choices import ChannelKind, Platform
+from bots.manifest import Manifest, manifest_from_data
+
+__all__ = ["Bot", "BotManifest", "Guild", "GuildChannel", "GuildRole", "SettingOverride"]
+
+
+class Bot(models.Model):
+    """A bot D.I.T. runs; its identity, features and settings schema come from its current manifest."""
+
+    slug = models.SlugField(max_length=50, help_text="Stable identifier, as in the manifest's bot.slug.")
+    name = models.CharField(max_length=100)
+    version = models.CharField(max_length=50, blank=True, help_text="The bot's release version from its manifest.")
+    current_manifest = models.ForeignKey(
+        "BotManifest",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The latest loaded manifest version; earlier versions stay in the history.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [models.UniqueConstraint(fields=["slug"], name="bots_bot_unique_slug")]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def manifest(self) -> Manifest | None:
+        """The current manifest, typed; None for a bot that has none."""
+        return self.current_manifest.parsed if self.current_manifest is not None else None
+
+    @property
+    def settings(self) -> BotSettings:
+        """A fresh typed settings view (overrides read now); empty but usable when the bot has no manifest."""
+        manifest = self.manifest
+        fields = manifest.setting_fields() if manifest is not None else ()
+        overrides = {override.key: override.stored() for override in self.setting_overrides.all()}
+        return BotSettings(fields, overrides)
+
+
+class BotManifest(models.Model):
+    """One version of a bot's manifest; loading a changed manifest adds a version and keeps the old ones."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="manifests")
+    version = models.PositiveIntegerField(help_text="1 for the first manifest loaded, then one more per change.")
+    content = models.JSONField(help_text="The validated manifest as loaded.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the canonical JSON; equal content, equal digest.")
+    source = models.CharField(max_length=500, blank=True, help_text="Where the manifest was loaded from.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["bot", "-version"]
+        constraints = [models.UniqueConstraint(fields=["bot", "version"], name="bots_botmanifest_unique_version")]
+
+    def __str__(self) -> str:
+        return f"manifest v{self.version}"
+
+    @cached_property
+    def parsed(self) -> Manifest:
+        """The stored content as a typed Manifest (validated again, so a hand-edited row cannot slip through)."""
+        return manifest_from_data(self.content, source=f"stored manifest v{self.version}")
+
+
+class SettingOverride(models.Model):
+    """An admin's value for one setting or credential of a bot; secrets are stored encrypted, never in `value`."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="setting_overrides")
+    key = models.CharField(max_length=100)
+    value = models.JSONField(null=True, blank=True, help_text="The value for a non-secret setting.")
+    sealed_value = models.TextField(blank=True, default="", help_text="The encrypted value of a secret.")
+    is_secret = models.BooleanField(default=False)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["bot", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "key"], name="bots_settingoverride_unique_key"),
+            models.CheckConstraint(
+                condition=Q(is_secret=False, sealed_value="") | Q(is_secret=True, value__isnull=True),
+                name="bots_settingoverride_secret_only_sealed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+    def stored(self) -> StoredOverride:
+        """The override as the settings view reads it."""
+        return StoredOverride(key=self.key, value=self.value, sealed=self.sealed_value, is_secret=self.is_secret)
+
+
+class Guild(models.Model):
+    """A server (guild) a bot is in, as last synced from its platform; feeds the channel and role pickers."""
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="guilds")
+    platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.DISCORD)
+    external_id = models.CharField(max_length=64, help_text="The platform's id for the guild.")
+    name = models.CharField(max_length=200)
+    synced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["bot", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "platform", "external_id"], name="bots_guild_unique_external_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuildChannel(models.Model):
+    """A channel of a guild, as last synced."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="channels")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.TEXT)
+
+    class Meta:
+        ordering = ["guild", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "external_id"], name="bots_guildchannel_unique_external_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.name}"
+
+
+class GuildRole(models.Model):
+    """A role of a guild, as last synced."""
+
+    guild = models.ForeignKey(Guild, on_delete=models.CASCADE, related_name="roles")
+    external_id = models.CharField(max_length=64)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["guild", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["guild", "external_id"], name="bots_guildrole_unique_external_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"@{self.name}"

@@ -1,0 +1,108 @@
+"""Booting a bot: load its manifest, resolve its settings, report them (secrets masked), wait for a stop signal.
+
+`manage.py runbot` is a thin shell over these functions; the host harness replaces `wait_for_stop_signal`
+with its own event loop and keeps `boot_bot`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bots.bot_settings import BotSettings, ResolvedSetting
+from bots.errors import BootError
+from bots.selectors import bot_get
+from bots.services import manifest_load_file
+
+logger = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+@dataclass(frozen=True)
+class BootedBot:
+    """A bot ready to run: identity, features and its typed settings."""
+
+    bot_id: int
+    slug: str
+    name: str
+    version: str
+    manifest_version: int | None
+    channels: tuple[str, ...]
+    features: tuple[str, ...]
+    settings: BotSettings
+
+
+def boot_bot(*, slug: str, manifest_path: Path | None = None) -> BootedBot:
+    """Load `manifest_path` first if given, then boot the bot `slug` from the database; BootError says what to fix."""
+    if manifest_path is not None:
+        result = manifest_load_file(path=manifest_path)
+        if result.bot.slug != slug:
+            raise BootError(
+                f"The manifest at {manifest_path} is for bot {result.bot.slug!r}, not {slug!r}",
+                slug=slug,
+            )
+    bot = bot_get(slug=slug)
+    manifest = bot.manifest
+    settings = bot.settings
+    # Resolving everything now turns a bad environment variable into a boot error instead of a failure
+    # the first time some feature reads the setting.
+    settings.resolve_all()
+    missing = settings.missing_required()
+    if missing:
+        raise BootError(
+            f"Bot {slug!r} cannot start: required settings have no value: {', '.join(missing)} "
+            "(set an admin override or the environment variable of the same name)",
+            slug=slug,
+            missing=missing,
+        )
+    return BootedBot(
+        bot_id=bot.pk,
+        slug=bot.slug,
+        name=bot.name,
+        version=bot.version,
+        manifest_version=bot.current_manifest.version if bot.current_manifest is not None else None,
+        channels=manifest.channels if manifest is not None else (),
+        features=manifest.features if manifest is not None else (),
+        settings=settings,
+    )
+
+
+def log_resolved_settings(booted: BootedBot) -> list[ResolvedSetting]:
+    """Log one INFO line per setting, secrets masked; return what was logged."""
+    resolved = booted.settings.resolve_all()
+    for setting in resolved:
+        logger.info(
+            "bot %s setting %s = %s (%s)", booted.slug, setting.field.key, setting.display, setting.source.label
+        )
+    return resolved
+
+
+async def _wait_for_signal(on_ready: Callable[[], None] | None) -> signal.Signals:
+    loop = asyncio.get_running_loop()
+    received: asyncio.Future[signal.Signals] = loop.create_future()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if not received.done():
+            received.set_result(sig)
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, on_signal, sig)
+    try:
+        # Only now can a stop signal be caught: announcing readiness earlier would let a prompt
+        # SIGTERM kill the process instead of stopping it cleanly.
+        if on_ready is not None:
+            on_ready()
+        return await received
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+def wait_for_stop_signal(*, on_ready: Callable[[], None] | None = None) -> signal.Signals:
+    """Block until SIGTERM or SIGINT arrives and return which; `on_ready` runs once the handlers are in place."""
+    return asyncio.run(_wait_for_signal(on_ready))

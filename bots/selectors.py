@@ -1,0 +1,107 @@
+"""Reads of the bots app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+
+from bots.bot_settings import BotSettings
+from bots.choices import FieldType, SettingSource
+from bots.errors import BotNotFound, SettingResolutionError, UnknownSetting
+from bots.models import Bot, GuildChannel, GuildRole
+from bots.setting_types import SettingField, SettingValue
+
+# Grouped choices for a Django ChoiceField: [(guild name, [(external id, label), ...]), ...]
+GroupedChoices = list[tuple[str, list[tuple[str, str]]]]
+
+
+@dataclass(frozen=True)
+class SettingState:
+    """One setting as an operator sees it: the public (masked) value, its source, or why it cannot resolve."""
+
+    field: SettingField
+    source: SettingSource | None
+    public_value: SettingValue | None
+    has_override: bool
+    error: str = ""
+
+
+def bot_list() -> QuerySet[Bot]:
+    """All bots with their current manifest, for lists."""
+    return Bot.objects.select_related("current_manifest").order_by("slug")
+
+
+def bot_get(*, slug: str) -> Bot:
+    """One bot by slug with its current manifest; BotNotFound names the slug."""
+    try:
+        return bot_list().get(slug=slug)
+    except Bot.DoesNotExist:
+        raise BotNotFound(
+            f"No bot with slug {slug!r}; load its manifest with `manage.py loadmanifest PATH`", slug=slug
+        ) from None
+
+
+def setting_fields(*, bot: Bot) -> tuple[SettingField, ...]:
+    """The fields the bot's current manifest declares (none without a manifest)."""
+    manifest = bot.manifest
+    return manifest.setting_fields() if manifest is not None else ()
+
+
+def setting_field_get(*, bot: Bot, key: str) -> SettingField:
+    """One declared field of the bot; UnknownSetting when its manifest has no such key."""
+    return BotSettings(setting_fields(bot=bot)).field(key)
+
+
+def setting_state(*, settings: BotSettings, key: str, overridden: bool) -> SettingState:
+    """Resolve one key for display; a value that cannot resolve becomes an error message instead of a failure."""
+    setting = settings.field(key)
+    try:
+        resolved = settings.resolve(key)
+    except SettingResolutionError as exc:
+        return SettingState(setting, None, None, overridden, error=exc.message)
+    return SettingState(setting, resolved.source, resolved.public_value, overridden)
+
+
+def setting_states(*, bot: Bot) -> list[SettingState]:
+    """Every declared setting of the bot, resolved for display, secrets masked."""
+    settings = bot.settings
+    overridden = set(bot.setting_overrides.values_list("key", flat=True))
+    return [setting_state(settings=settings, key=f.key, overridden=f.key in overridden) for f in settings.fields]
+
+
+def setting_state_get(*, bot: Bot, key: str) -> SettingState:
+    """One declared setting of the bot, resolved for display; UnknownSetting when not declared."""
+    settings = bot.settings
+    if not settings.declares(key):
+        raise UnknownSetting(f"Bot {bot.slug!r} declares no setting or credential {key!r}", key=key)
+    overridden = bot.setting_overrides.filter(key=key).exists()
+    return setting_state(settings=settings, key=key, overridden=overridden)
+
+
+def _grouped(rows: list[tuple[str, str, str]], prefix: str) -> GroupedChoices:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for guild_name, external_id, name in rows:
+        groups.setdefault(guild_name, []).append((external_id, f"{prefix}{name}"))
+    return list(groups.items())
+
+
+def guild_channel_choices(*, bot: Bot) -> GroupedChoices:
+    """The channels of the bot's synced guilds, grouped by guild, for a picker."""
+    rows = GuildChannel.objects.filter(guild__bot=bot).order_by("guild__name", "name")
+    return _grouped(list(rows.values_list("guild__name", "external_id", "name")), "#")
+
+
+def guild_role_choices(*, bot: Bot) -> GroupedChoices:
+    """The roles of the bot's synced guilds, grouped by guild, for a picker."""
+    rows = GuildRole.objects.filter(guild__bot=bot).order_by("guild__name", "name")
+    return _grouped(list(rows.values_list("guild__name", "external_id", "name")), "@")
+
+
+def platform_reference_known(*, bot: Bot, field_type: FieldType, external_id: str) -> bool | None:
+    """Whether a channel or role id is among the bot's synced guilds; None when nothing is synced yet."""
+    model: type[GuildChannel] | type[GuildRole] = GuildChannel if field_type == FieldType.DISCORD_CHANNEL else GuildRole
+    known = model.objects.filter(guild__bot=bot)
+    if not known.exists():
+        return None
+    return known.filter(external_id=external_id).exists()
