@@ -1,0 +1,1 @@
+"""Test helpers shared by every app (local servers under tests/servers/)."""
