@@ -1,0 +1,23 @@
+"""Context assembly: strategies (lenses on memory), their registry, and the privacy boundary."""
+
+from __future__ import annotations
+
+from memory.context.types import AssembledContext, ContextItem, ContextStrategy, Provenance, TurnScope  # isort: skip
+from memory.context.assembler import FALLBACK_STRATEGY, aassemble_context, assemble_context
+from memory.context.boundary import Boundary
+from memory.context.registry import StrategyRegistry
+from memory.context.strategies import default_registry
+
+__all__ = [
+    "FALLBACK_STRATEGY",
+    "AssembledContext",
+    "Boundary",
+    "ContextItem",
+    "ContextStrategy",
+    "Provenance",
+    "StrategyRegistry",
+    "TurnScope",
+    "aassemble_context",
+    "assemble_context",
+    "default_registry",
+]

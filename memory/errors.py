@@ -1,0 +1,33 @@
+"""Errors of the memory app, part of the project's one ApplicationError hierarchy."""
+
+from __future__ import annotations
+
+from dit_project.errors import ApplicationError
+
+
+class TranscriptImmutable(ApplicationError):
+    """A transcript or revision row was about to be changed or deleted outside the retention service."""
+
+    code = "transcript_immutable"
+    status = 409
+
+
+class InvalidIngestMessage(ApplicationError):
+    """An inbound message handed to ingest is malformed; the message names the field."""
+
+    code = "invalid_ingest_message"
+    status = 400
+
+
+class InvalidTurnScope(ApplicationError):
+    """A turn scope contradicts itself (a DM with a guild id, a guild turn without one)."""
+
+    code = "invalid_turn_scope"
+    status = 400
+
+
+class UnknownContextStrategy(ApplicationError):
+    """A context strategy id that is not one of the declared ids."""
+
+    code = "unknown_context_strategy"
+    status = 400
