@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "reactor",
     "steward",
     "bots",
+    "bots.host",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # SECRET_KEY, which is fine for development and warned about by `manage.py check --deploy`.
 DIT_SECRETS_KEYS = env.list("DIT_SECRETS_KEYS", default=[])
 
+# Model gateway (see docs/gateway.md) --------------------------------------------------------------
+# The default provider: any OpenAI-compatible endpoint (OpenAI, OpenRouter, a local Ollama). Setting
+# OPENAI_BASE_URL and OPENAI_API_KEY is enough; an empty DIT_MODEL_* picks a model known to suit that
+# provider. Providers and policies in admin take precedence over this default.
+OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="")
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+DIT_MODEL_LOW = env.str("DIT_MODEL_LOW", default="")
+DIT_MODEL_MID = env.str("DIT_MODEL_MID", default="")
+DIT_MODEL_HIGH = env.str("DIT_MODEL_HIGH", default="")
+DIT_MODEL_EMBED = env.str("DIT_MODEL_EMBED", default="")
+# A remote gateway: when DIT_GATEWAY_URL is set, gateway.complete() and friends call it over HTTP.
+DIT_GATEWAY_URL = env.str("DIT_GATEWAY_URL", default="")
+DIT_GATEWAY_TOKEN = env.str("DIT_GATEWAY_TOKEN", default="")
+DIT_BOT_ID = env.int("DIT_BOT_ID", default=None)
+DIT_GATEWAY_REDIS_PREFIX = env.str("DIT_GATEWAY_REDIS_PREFIX", default="dit:gateway")
+DIT_GATEWAY_TIMEOUT_SECONDS = env.float("DIT_GATEWAY_TIMEOUT_SECONDS", default=60.0)
+DIT_GATEWAY_RETRY_AFTER_CAP_SECONDS = env.float("DIT_GATEWAY_RETRY_AFTER_CAP_SECONDS", default=3.0)
+DIT_GATEWAY_COOLDOWN_AFTER_FAILURES = env.int("DIT_GATEWAY_COOLDOWN_AFTER_FAILURES", default=2)
+DIT_GATEWAY_COOLDOWN_BASE_SECONDS = env.float("DIT_GATEWAY_COOLDOWN_BASE_SECONDS", default=5.0)
+DIT_GATEWAY_COOLDOWN_MAX_SECONDS = env.float("DIT_GATEWAY_COOLDOWN_MAX_SECONDS", default=300.0)
+DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS = env.int("DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS", default=512)
+DIT_GATEWAY_PARSER_MAX_TRIES = env.int("DIT_GATEWAY_PARSER_MAX_TRIES", default=3)
+
 # API ----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -185,6 +209,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One component per choice set that several fields share.
+    "ENUM_NAME_OVERRIDES": {
+        "ContextStrategyEnum": "dispositions.choices.ContextStrategy",
+        "VoiceEnum": "dispositions.choices.Voice",
+        "ResearchPersonaEnum": "dispositions.choices.ResearchPersona",
+    },
 }
 
 # Logging ------------------------------------------------------------------------------------------
