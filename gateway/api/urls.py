@@ -1,5 +1,15 @@
 """API routes of this app."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from gateway.api.views import BudgetEnvelopeViewSet, UsageEventViewSet, UsageSummaryView
+
+router = SimpleRouter()
+router.register("gateway/usage-events", UsageEventViewSet, basename="gateway-usage-event")
+router.register("gateway/budget-envelopes", BudgetEnvelopeViewSet, basename="gateway-budget-envelope")
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("gateway/usage-summary/", UsageSummaryView.as_view(), name="gateway-usage-summary"),
+    *router.urls,
+]
