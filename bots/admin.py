@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 
 from bots.forms import BotSettingsForm
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
-from bots.vault import MASK
+from dit_project.vault import MASK
 
 
 @admin.register(Bot)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from bots.choices import SettingSource
 from bots.errors import SettingResolutionError, UnknownSetting
 from bots.setting_types import SettingField, SettingValue, ValueRejected, coerce_value, parse_text
-from bots.vault import MASK, SecretValue, unseal
+from dit_project.vault import MASK, SecretValue, unseal
 
 UNSET_DISPLAY = "(unset)"
 

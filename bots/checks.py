@@ -9,8 +9,8 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from bots.errors import SecretsKeyError
-from bots.vault import keyring
+from dit_project.errors import SecretsKeyError
+from dit_project.vault import keyring
 
 
 @register(Tags.security, deploy=True)

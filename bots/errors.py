@@ -63,9 +63,3 @@ class BootError(ApplicationError):
 
     code = "boot_failed"
     status = 400
-
-
-class SecretsKeyError(ConfigurationError):
-    """DIT_SECRETS_KEYS holds a value that is not a Fernet key, or a stored secret cannot be decrypted."""
-
-    code = "secrets_key_invalid"

@@ -17,7 +17,7 @@ from bots.models import Bot
 from bots.selectors import GroupedChoices, guild_channel_choices, guild_role_choices
 from bots.services import setting_overrides_apply, setting_value_check
 from bots.setting_types import SettingField
-from bots.vault import MASK
+from dit_project.vault import MASK
 
 RESET_FIELD = "remove-overrides"  # a hyphen cannot appear in a setting key, so no clash
 BLANK_CHOICE = ("", "---------")

@@ -18,7 +18,7 @@ from bots.manifest import Manifest, read_manifest
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
 from bots.selectors import platform_reference_known, setting_fields
 from bots.setting_types import PLATFORM_ID_TYPES, SettingField, SettingValue, ValueRejected, coerce_value
-from bots.vault import seal
+from dit_project.vault import seal
 
 logger = logging.getLogger(__name__)
 

@@ -37,3 +37,9 @@ class ConfigurationError(ApplicationError):
 
     code = "configuration_error"
     status = 500
+
+
+class SecretsKeyError(ConfigurationError):
+    """DIT_SECRETS_KEYS holds a value that is not a Fernet key, or a stored secret cannot be decrypted."""
+
+    code = "secrets_key_invalid"

@@ -73,10 +73,3 @@ class QuotaExceeded(GatewayError):
 
     code = "quota_exceeded"
     status = 429
-
-
-class SecretDecryptionFailed(ConfigurationError):
-    """A stored secret cannot be decrypted with the configured keys."""
-
-    code = "secret_decryption_failed"
-    status = 500

@@ -10,8 +10,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from dit_project.vault import seal, unseal
 from gateway.choices import Outcome, Purpose
-from gateway.encryption import decrypt_secret, encrypt_secret
 
 
 class Provider(models.Model):
@@ -51,11 +51,13 @@ class Provider(models.Model):
 
     def set_api_key(self, plaintext: str) -> None:
         """Encrypt and keep a new API key; the caller saves with update_fields."""
-        self.api_key_ciphertext = encrypt_secret(plaintext)
+        self.api_key_ciphertext = seal(plaintext) if plaintext else ""
 
     def reveal_api_key(self) -> str:
         """The plain key, for the one HTTP client that sends it; never log or serialize it."""
-        return decrypt_secret(self.api_key_ciphertext, what=f"The API key of provider {self.name!r}")
+        if not self.api_key_ciphertext:
+            return ""
+        return unseal(self.api_key_ciphertext, name=f"the API key of provider {self.name!r}")
 
 
 class ModelPrice(models.Model):

@@ -10,7 +10,7 @@ import factory
 from bots.choices import ChannelKind, Platform
 from bots.manifest import manifest_digest
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
-from bots.vault import seal
+from dit_project.vault import seal
 
 DEFAULT_GROUPS: list[dict[str, Any]] = [
     {

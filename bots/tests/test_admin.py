@@ -14,7 +14,7 @@ from bots.tests.factories import (
     SettingOverrideFactory,
     secret_override,
 )
-from bots.vault import MASK, unseal
+from dit_project.vault import MASK, unseal
 
 pytestmark = pytest.mark.django_db
 

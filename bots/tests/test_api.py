@@ -7,7 +7,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from bots.models import Bot, SettingOverride
 from bots.tests.factories import BotFactory, SettingOverrideFactory, secret_override
-from bots.vault import MASK, unseal
+from dit_project.vault import MASK, unseal
 
 pytestmark = pytest.mark.django_db
 

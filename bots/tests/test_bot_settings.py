@@ -8,7 +8,7 @@ from bots.errors import SettingResolutionError, UnknownSetting
 from bots.manifest import parse_manifest
 from bots.models import Bot
 from bots.tests.factories import BotFactory, SettingOverrideFactory, manifest_data, secret_override
-from bots.vault import MASK, SecretValue, seal
+from dit_project.vault import MASK, SecretValue, seal
 
 
 def _settings(overrides=None, environ=None) -> BotSettings:

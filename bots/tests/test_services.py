@@ -21,7 +21,7 @@ from bots.services import (
     setting_overrides_apply,
 )
 from bots.tests.factories import BotFactory, GuildChannelFactory, GuildFactory, SettingOverrideFactory, manifest_data
-from bots.vault import unseal
+from dit_project.vault import unseal
 
 
 def _current(bot: Bot) -> BotManifest:

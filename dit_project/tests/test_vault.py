@@ -1,9 +1,10 @@
+"""The project's one secrets vault: Fernet with rotating keys from DIT_SECRETS_KEYS."""
+
 import pytest
 from cryptography.fernet import Fernet
 
-from bots.checks import check_secrets_keys_configured, check_secrets_keys_valid
-from bots.errors import SecretsKeyError
-from bots.vault import derived_key, seal, unseal
+from dit_project.errors import SecretsKeyError
+from dit_project.vault import derived_key, seal, unseal
 
 
 def test_a_sealed_secret_is_not_readable_and_unseals_to_the_original(settings):
@@ -53,30 +54,12 @@ def test_a_malformed_key_is_an_error_naming_its_position(settings):
         seal("hunter2")
 
 
-def test_the_deploy_check_warns_when_no_secrets_keys_are_set(settings):
-    settings.DIT_SECRETS_KEYS = []
+def test_a_secret_value_never_prints_itself():
+    from dit_project.vault import MASK, SecretValue
 
-    messages = check_secrets_keys_configured(None)
+    value = SecretValue("hunter2")
 
-    assert [m.id for m in messages] == ["bots.W001"]
-
-
-def test_the_deploy_check_is_quiet_when_secrets_keys_are_set(settings):
-    settings.DIT_SECRETS_KEYS = [Fernet.generate_key().decode()]
-
-    assert check_secrets_keys_configured(None) == []
-
-
-def test_the_deploy_check_runs_only_in_deploy_mode(settings):
-    from django.core.checks import run_checks
-
-    settings.DIT_SECRETS_KEYS = []
-
-    assert "bots.W001" not in [m.id for m in run_checks(include_deployment_checks=False)]
-    assert "bots.W001" in [m.id for m in run_checks(include_deployment_checks=True)]
-
-
-def test_a_malformed_key_fails_the_system_check(settings):
-    settings.DIT_SECRETS_KEYS = ["not-a-key"]
-
-    assert [m.id for m in check_secrets_keys_valid(None)] == ["bots.E001"]
+    assert str(value) == MASK
+    assert "hunter2" not in repr(value)
+    assert f"{value}" == MASK
+    assert value.reveal() == "hunter2"

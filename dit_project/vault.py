@@ -1,5 +1,8 @@
 """Secrets at rest and in memory: Fernet encryption with rotating keys, and a value that will not print itself.
 
+Every app that stores a secret (bot settings, provider API keys) uses this one module, so one
+DIT_SECRETS_KEYS setting serves the whole project.
+
 Keys come from ``settings.DIT_SECRETS_KEYS`` (Fernet keys; the first encrypts, every one decrypts, so a
 new key is added in front and an old one removed once nothing uses it). With no keys configured, one is
 derived from SECRET_KEY, which keeps development simple and is warned about by ``check --deploy``.
@@ -15,7 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
-from bots.errors import SecretsKeyError
+from dit_project.errors import SecretsKeyError
 
 MASK = "••••"
 
