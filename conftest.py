@@ -6,6 +6,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
+pytest_plugins = [
+    "tests.servers.local_discord",
+    "tests.servers.openai_server",
+    "bots.tests.hostkit",
+    "tests.leakguard",
+]
+
 
 @pytest.fixture
 def owner(db):

@@ -97,10 +97,15 @@ class Child:
     pump: threading.Thread | None
 
 
-def _pump(name: str, stream: IO[bytes]) -> None:
-    for raw in iter(stream.readline, b""):
-        sys.stdout.write(f"{name:>6} | {raw.decode(errors='replace')}")
-        sys.stdout.flush()
+def _pump(name: str, stream: IO[bytes], log_file: Path | None) -> None:
+    sink: IO[str] = log_file.open("a", encoding="utf-8") if log_file is not None else sys.stdout
+    try:
+        for raw in iter(stream.readline, b""):
+            sink.write(f"{name:>6} | {raw.decode(errors='replace')}")
+            sink.flush()
+    finally:
+        if log_file is not None:
+            sink.close()
 
 
 class Supervisor:
@@ -110,19 +115,34 @@ class Supervisor:
         self.children: list[Child] = []
         self.stopping = threading.Event()
 
-    def spawn(self, name: str, argv: Sequence[str], *, foreground: bool = False) -> Child:
+    def spawn(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        foreground: bool = False,
+        log_file: Path | None = None,
+        hold_stdin: bool = False,
+    ) -> Child:
+        """Start a process: in the foreground it keeps the terminal; otherwise its output is prefixed and
+        printed (or appended to `log_file`). `hold_stdin` gives it a pipe that stays open and silent."""
         if foreground:
             # The foreground process keeps the terminal (stdin) for the local chat adapter.
             process = subprocess.Popen(argv, cwd=ROOT)  # noqa: S603
             child = Child(name, process, None)
         else:
             process = subprocess.Popen(  # noqa: S603
-                argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+                argv,
+                cwd=ROOT,
+                stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
             stream = process.stdout
             if stream is None:  # pragma: no cover - stdout=PIPE always gives a stream
                 raise RuntimeError(f"{name}: no output stream")
-            pump = threading.Thread(target=_pump, args=(name, stream), daemon=True)
+            pump = threading.Thread(target=_pump, args=(name, stream, log_file), daemon=True)
             pump.start()
             child = Child(name, process, pump)
         self.children.append(child)
@@ -182,13 +202,36 @@ def command_run() -> int:
         python = sys.executable
         host = os.environ.get("DIT_WEB_HOST", "127.0.0.1")
         port = os.environ.get("DIT_WEB_PORT", "8000")
+        # With no Discord token the bot runs on the local chat adapter. In a terminal the chat takes the
+        # foreground and the other processes log to files, so their output does not interleave with it.
+        discord = bool(os.environ.get("DISCORD_TOKEN"))
+        interactive = not discord and sys.stdin.isatty()
+        logs = home / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+
+        def quiet_log(name: str) -> Path | None:
+            return logs / f"{name}.log" if interactive else None
+
         supervisor.spawn(
             "web",
             [python, "-m", "uvicorn", "dit_project.asgi:application", "--host", host, "--port", port],
+            log_file=quiet_log("web"),
         )
-        supervisor.spawn("worker", [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"])
-        supervisor.spawn("bot", [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT])
+        supervisor.spawn(
+            "worker",
+            [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"],
+            log_file=quiet_log("worker"),
+        )
         print(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
+        bot = [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT]
+        if discord:
+            supervisor.spawn("bot", bot)
+        elif interactive:
+            print(f"dit: web and worker log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
+            supervisor.spawn("bot", [*bot, "--local"], foreground=True)
+        else:
+            # No terminal to chat in: the local bot runs with an input that stays open, so it idles.
+            supervisor.spawn("bot", [*bot, "--local"], hold_stdin=True)
         print("dit: Ctrl-C stops everything", flush=True)
         exited = supervisor.wait_any()
         if exited is not None:

@@ -173,6 +173,10 @@ DIT_GATEWAY_COOLDOWN_MAX_SECONDS = env.float("DIT_GATEWAY_COOLDOWN_MAX_SECONDS",
 DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS = env.int("DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS", default=512)
 DIT_GATEWAY_PARSER_MAX_TRIES = env.int("DIT_GATEWAY_PARSER_MAX_TRIES", default=3)
 
+# Host harness -------------------------------------------------------------------------------------
+# Redis key prefix of the host's shared counters (bot-to-bot reply chains); keys add `:bot:{id}:...`.
+DIT_HOST_REDIS_PREFIX = env.str("DIT_HOST_REDIS_PREFIX", default="dit:host")
+
 # API ----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -44,7 +44,7 @@ def test_the_example_bot_declares_the_group_chat_settings():
     assert (manifest.slug, manifest.name) == ("example", "Dit")
     assert fields["DISCORD_TOKEN"].is_secret
     assert fields["DISCORD_TOKEN"].is_credential
-    assert [g.id for g in manifest.groups] == ["addressing", "fragments", "other_bots", "quiet", "channels"]
+    assert [g.id for g in manifest.groups] == ["addressing", "fragments", "other_bots", "quiet", "channels", "runtime"]
     assert fields["ADDRESS_ON_EVERYONE"].default is False
     assert (fields["FRAGMENT_WINDOW_SECONDS"].default, fields["FRAGMENT_WINDOW_SECONDS"].max) == (3, 30)
     assert fields["MUTE_PHRASES"].default == "stop,shut up,be quiet,stfu,hush"

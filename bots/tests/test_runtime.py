@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+from django.core.management import call_command
 
 from bots.choices import SettingSource
 from bots.errors import BootError, BotNotFound, SettingResolutionError
@@ -81,11 +82,21 @@ def test_settings_are_logged_one_line_each_with_secrets_masked(caplog, monkeypat
     }
 
 
-def test_runbot_boots_logs_masked_settings_and_stops_cleanly_on_sigterm(child_env):
+def test_runbot_boots_logs_masked_settings_and_stops_cleanly_on_sigterm(child_env, local_discord):
+    # The bot really connects: to the local Discord, as the persona the example bot is named after.
+    call_command("loaddata", "default_persona", verbosity=0)
+    local_discord.add_guild("Test Guild")
+    token = local_discord.bot_token
     process = subprocess.Popen(  # noqa: S603
         [sys.executable, str(MANAGE), "runbot", "example", "--manifest", str(EXAMPLE_MANIFEST)],
         cwd=ROOT,
-        env={**child_env, "DISCORD_TOKEN": TOKEN},
+        env={
+            **child_env,
+            "DISCORD_TOKEN": token,
+            "DISCORD_API_BASE": local_discord.api_base,
+            "DISCORD_GATEWAY_URL": local_discord.gateway_url,
+            "DISCORD_GUILD_READY_TIMEOUT": "0.05",
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -113,7 +124,7 @@ def test_runbot_boots_logs_masked_settings_and_stops_cleanly_on_sigterm(child_en
     assert "bot example setting DISCORD_TOKEN = •••• (Environment variable)" in text
     assert "bot example setting FRAGMENT_WINDOW_SECONDS = 3 (Manifest default)" in text
     assert "bot example stopping on SIGTERM" in text
-    assert TOKEN not in text
+    assert token not in text
 
 
 def test_runbot_of_an_unknown_slug_exits_non_zero_with_a_clear_message(run_manage):

@@ -52,7 +52,16 @@ def _admin_login_status(port: int) -> int | None:
         return None
 
 
-def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ctrl_c(throwaway_database, tmp_path):
+@pytest.mark.parametrize(
+    ("discord_token", "bot_argv"),
+    [
+        pytest.param("", "runbot example --local", id="local-chat-without-a-token"),
+        pytest.param("run-command-secret-token-value", "runbot example", id="discord-with-a-token"),
+    ],
+)
+def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ctrl_c(
+    throwaway_database, tmp_path, discord_token, bot_argv
+):
     port = embedded._free_port()
     log_path = tmp_path / "run.log"
     env = {
@@ -60,7 +69,8 @@ def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ct
         "DATABASE_URL": throwaway_database,
         "REDIS_URL": settings.REDIS_URL.rsplit("/", 1)[0] + "/7",
         "DIT_WEB_PORT": str(port),
-        "DISCORD_TOKEN": "run-command-secret-token-value",
+        "DISCORD_TOKEN": discord_token,
+        "DIT_HOME": str(tmp_path / "home"),
     }
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603
@@ -75,12 +85,11 @@ def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ct
         try:
             _wait_for(lambda: _admin_login_status(port) == 200, 180, "admin login page")
             _wait_for(lambda: "ready." in log_path.read_text(errors="replace"), 120, "celery worker ready")
-            _wait_for(lambda: "bot | " in log_path.read_text(errors="replace"), 60, "bot output")
             descendants = psutil.Process(process.pid).children(recursive=True)
-            names = " ".join(" ".join(p.cmdline()) for p in descendants)
-            assert "uvicorn" in names
-            assert "celery" in names
-            assert "runbot" in names
+            names = [" ".join(p.cmdline()) for p in descendants]
+            assert any("uvicorn dit_project.asgi:application" in name for name in names)
+            assert any("celery -A dit_project worker" in name for name in names)
+            assert any(name.endswith(bot_argv) for name in names), names
         finally:
             process.send_signal(signal.SIGINT)
             exit_code = process.wait(timeout=60)
@@ -89,3 +98,4 @@ def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ct
     assert exit_code == 0, output[-3000:]
     assert not [p for p in descendants if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert "run-command-secret-token-value" not in output
+    assert "dit: Ctrl-C stops everything" in output

@@ -1,0 +1,49 @@
+"""Turn observers: whoever wants to watch turns as they happen (the local chat prints them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredOption:
+    """One candidate of a decision, as shown to a person."""
+
+    slug: str
+    score: float
+    probability: float
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMade:
+    """The router chose a disposition for a turn."""
+
+    decision_id: int
+    channel_id: str
+    channel_name: str
+    chosen_slug: str
+    output_shape: str
+    address_kind: str
+    top: tuple[ScoredOption, ...]
+    gates: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEnded:
+    """A turn finished; `end` is one of TurnEnd."""
+
+    decision_id: int | None
+    channel_id: str
+    end: str
+    detail: str = ""
+
+
+class TurnObserver(Protocol):
+    """Called by the host on the event loop; must not block."""
+
+    def decision_made(self, event: DecisionMade) -> None:
+        """A decision was recorded."""
+
+    def turn_ended(self, event: TurnEnded) -> None:
+        """A turn ended (spoke, reacted, stayed silent, dropped as stale, failed)."""

@@ -1,0 +1,301 @@
+"""Running a booted bot: features, the adapter, a rate-limit-aware startup retry, and graceful draining.
+
+Login and connection failures back off exponentially with jitter (never sooner than a platform's
+retry-after); a refused token fails at once with exit code 2. SIGTERM and SIGINT stop taking new turns,
+give in-flight ones DRAIN_GRACE_SECONDS to finish, cancel the rest, close the connection, flush the logs
+and exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import random
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.conf import settings as django_settings
+from redis.asyncio import Redis
+
+from bots.adapters.base import InboundHandler, PlatformAdapter
+from bots.adapters.errors import AdapterAuthError, AdapterError
+from bots.errors import BootError
+from bots.host.config import HostConfig
+from bots.host.host import Host, HostBot
+from bots.host.observers import TurnObserver
+from bots.host.selectors import persona_id_for_bot
+from bots.runtime import BootedBot
+from dit_project.vault import SecretValue
+
+logger = logging.getLogger("bots.runtime")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_AUTH = 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+StopWait = Callable[[float], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: base * factor**(attempt-1), capped, then scaled into [1-jitter, 1]."""
+
+    base: float = 1.0
+    maximum: float = 60.0
+    factor: float = 2.0
+    jitter: float = 0.5
+
+    def delay(self, attempt: int, rng: random.Random, retry_after: float | None = None) -> float:
+        """Seconds to wait before attempt `attempt + 1`; at least the platform's retry-after when it gave one."""
+        raw = min(self.maximum, self.base * self.factor ** max(0, attempt - 1))
+        delay = raw * (1.0 - self.jitter * rng.random())
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+
+class StartupFailed(Exception):
+    """The adapter could not start and retrying will not help; `exit_code` says how the process should end."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+async def start_with_retry(
+    adapter: PlatformAdapter,
+    handler: InboundHandler,
+    *,
+    policy: RetryPolicy,
+    stop_wait: StopWait,
+    rng: random.Random | None = None,
+) -> bool:
+    """Start the adapter, retrying transient failures; False when a stop arrived first, StartupFailed if hopeless."""
+    rng = rng or random.Random()  # noqa: S311 - jitter, not secrecy
+    attempt = 0
+    while True:
+        try:
+            await adapter.start(handler)
+            return True
+        except AdapterAuthError as exc:
+            raise StartupFailed(exc.message, EXIT_AUTH) from exc
+        except AdapterError as exc:
+            if not exc.retryable:
+                raise StartupFailed(exc.message, EXIT_FAILED) from exc
+            attempt += 1
+            delay = policy.delay(attempt, rng, getattr(exc, "retry_after", None))
+            logger.warning(
+                "could not connect to %s (attempt %s): %s; retrying in %.1fs",
+                adapter.platform,
+                attempt,
+                exc.message,
+                delay,
+            )
+            if await stop_wait(delay):
+                return False
+
+
+def load_features(features: Iterable[str]) -> list[Any]:
+    """Import each feature module named by the manifest; each may expose `setup(host)`, called once running."""
+    loaded = []
+    for feature in features:
+        try:
+            loaded.append(importlib.import_module(feature))
+        except ImportError as exc:
+            raise BootError(
+                f"feature {feature!r} listed in the manifest cannot be imported ({exc}); remove it from the "
+                "manifest's features or install the module",
+                feature=feature,
+            ) from None
+    return loaded
+
+
+def discord_adapter(booted: BootedBot, config: HostConfig) -> PlatformAdapter:
+    """The Discord adapter for a bot: its DISCORD_TOKEN, and the REST and gateway URLs from settings or env."""
+    from bots.adapters.discord import DiscordAdapter
+
+    token = booted.settings.get("DISCORD_TOKEN")
+    if token is None:
+        import os
+
+        token = os.environ.get("DISCORD_TOKEN")
+    plain = token.reveal() if isinstance(token, SecretValue) else str(token or "")
+    if not plain.strip():
+        raise StartupFailed(
+            f"bot {booted.slug} has no DISCORD_TOKEN: set the credential in admin or the DISCORD_TOKEN environment "
+            "variable (or run with --local to try it without Discord)",
+            EXIT_AUTH,
+        )
+    return DiscordAdapter(
+        token=plain,
+        api_base=config.discord_api_base or None,
+        gateway_url=config.discord_gateway_url or None,
+        guild_ready_timeout=config.discord_guild_ready_timeout,
+        identify_delay=config.discord_identify_delay,
+    )
+
+
+def host_redis() -> tuple[Redis, str]:
+    """The Redis client and key prefix the host keeps its bot-to-bot counters under."""
+    return Redis.from_url(django_settings.REDIS_URL), django_settings.DIT_HOST_REDIS_PREFIX
+
+
+async def run_host(
+    booted: BootedBot,
+    adapter: PlatformAdapter,
+    *,
+    config: HostConfig,
+    stop: asyncio.Event,
+    observers: Iterable[TurnObserver] = (),
+    received: list[signal.Signals] | None = None,
+    on_host: Callable[[Host], None] | None = None,
+) -> int:
+    """Run the bot on `adapter` until `stop` is set (or the connection is lost for good); the exit code."""
+    features = load_features(booted.features)
+    persona_id = await _persona_id(booted, config)
+    redis, prefix = host_redis()
+    host = Host(
+        bot=HostBot(bot_id=booted.bot_id, slug=booted.slug, name=booted.name, persona_id=persona_id),
+        config=config,
+        adapter=adapter,
+        redis=redis,
+        redis_prefix=prefix,
+        observers=observers,
+    )
+    if on_host is not None:
+        on_host(host)
+    policy = RetryPolicy(base=config.startup_retry_base_seconds, maximum=config.startup_retry_max_seconds)
+
+    async def stop_wait(seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds)
+        return stop.is_set()
+
+    try:
+        await host.prepare()
+        while True:
+            if not await start_with_retry(adapter, host, policy=policy, stop_wait=stop_wait):
+                logger.info("bot %s stopping before it connected", booted.slug)
+                return EXIT_OK
+            for feature in features:
+                setup = getattr(feature, "setup", None)
+                if callable(setup):
+                    setup(host)
+            logger.info(
+                "bot %s running on %s (manifest version %s, %s features); waiting for SIGTERM or SIGINT",
+                booted.slug,
+                adapter.platform,
+                booted.manifest_version,
+                len(features),
+            )
+            features = []
+            lost = await _wait_for_stop_or_loss(adapter, stop)
+            if lost is None:
+                break
+            if isinstance(lost, AdapterAuthError) or (isinstance(lost, AdapterError) and not lost.retryable):
+                raise StartupFailed(lost.message, EXIT_AUTH if isinstance(lost, AdapterAuthError) else EXIT_FAILED)
+            logger.warning("bot %s lost its connection (%s); reconnecting", booted.slug, lost)
+            await adapter.stop()
+        signal_name = received[0].name if received else "request"
+        logger.info("bot %s stopping on %s: draining (grace %ss)", booted.slug, signal_name, config.drain_grace_seconds)
+        await host.drain()
+        await adapter.stop()
+        return EXIT_OK
+    finally:
+        await redis.aclose()
+        _flush_logs()
+
+
+async def _wait_for_stop_or_loss(adapter: PlatformAdapter, stop: asyncio.Event) -> BaseException | None:
+    """None when stop was requested; the failure when the connection ended on its own."""
+    stopped = asyncio.create_task(adapter.wait_stopped())
+    stopping = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait({stopped, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if stopping in done:
+        stopped.cancel()
+        await asyncio.gather(stopped, return_exceptions=True)
+        return None
+    stopping.cancel()
+    await asyncio.gather(stopping, return_exceptions=True)
+    failure = stopped.exception() if not stopped.cancelled() else None
+    return failure or AdapterError("the connection ended", retryable=True)
+
+
+async def _persona_id(booted: BootedBot, config: HostConfig) -> int:
+    from asgiref.sync import sync_to_async
+
+    return await sync_to_async(persona_id_for_bot)(bot_name=booted.name, persona_name=config.persona)
+
+
+def _flush_logs() -> None:
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+
+
+def run_bot(
+    booted: BootedBot, *, local: bool = False, stdin: IO[str] | None = None, stdout: IO[str] | None = None
+) -> int:
+    """Run a booted bot until SIGTERM or SIGINT (or the end of the local chat); the process exit code."""
+    config = HostConfig.from_settings(booted.settings)
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        received: list[signal.Signals] = []
+
+        def on_signal(sig: signal.Signals) -> None:
+            if not received:
+                received.append(sig)
+            stop.set()
+
+        for sig in STOP_SIGNALS:
+            loop.add_signal_handler(sig, on_signal, sig)
+        try:
+            if local:
+                return await _run_local(booted, config, stop, received, stdin, stdout)
+            adapter = discord_adapter(booted, config)
+            return await run_host(booted, adapter, config=config, stop=stop, received=received)
+        except StartupFailed as exc:
+            logger.error("bot %s cannot run: %s", booted.slug, exc.message)
+            return exc.exit_code
+        finally:
+            for sig in STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+
+    return asyncio.run(main())
+
+
+async def _run_local(
+    booted: BootedBot,
+    config: HostConfig,
+    stop: asyncio.Event,
+    received: list[signal.Signals],
+    stdin: IO[str] | None,
+    stdout: IO[str] | None,
+) -> int:
+    import sys
+
+    from bots.adapters.local import LocalAdapter, LocalChat
+
+    adapter = LocalAdapter(bot_name=booted.name)
+    chat = LocalChat(adapter, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout)
+
+    async def chat_then_stop() -> None:
+        try:
+            await chat.run()
+        finally:
+            stop.set()
+
+    chatting = asyncio.create_task(chat_then_stop())
+    try:
+        return await run_host(booted, adapter, config=config, stop=stop, received=received, on_host=chat.attach)
+    finally:
+        chatting.cancel()
+        await asyncio.gather(chatting, return_exceptions=True)

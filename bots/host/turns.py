@@ -1,0 +1,106 @@
+"""Values a turn is made of, and the conversions between the adapter's, memory's and the synthesizer's shapes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from bots.adapters.base import ChannelKind, ChannelRef, InboundMessage, MessageRef
+from bots.host.addressing import Address
+from bots.host.ledger import Arrival
+from dispositions.synthesis import ConversationLine
+from memory.choices import TranscriptRole
+from memory.ingest import IngestMessage
+from memory.live import LiveItem
+
+
+@dataclass(frozen=True, slots=True)
+class TurnRequest:
+    """A reactive turn waiting in its channel's lane: one message, or fragments merged into one."""
+
+    channel: ChannelRef
+    messages: tuple[InboundMessage, ...]
+    address: Address
+    last_seq: int
+    catchup: bool = False
+
+    @property
+    def answered(self) -> InboundMessage:
+        """The message the turn answers and records as its inbound message (the last fragment)."""
+        return self.messages[-1]
+
+    @property
+    def message_ids(self) -> tuple[str, ...]:
+        """Ids of every fragment of the turn."""
+        return tuple(m.message.id for m in self.messages)
+
+    @property
+    def text(self) -> str:
+        """The fragments' words, one per line."""
+        return "\n".join(m.content for m in self.messages)
+
+
+def ingest_message_for(message: InboundMessage) -> IngestMessage:
+    """Memory's ingest value for an inbound message (edits carry their edit time)."""
+    channel = message.channel
+    return IngestMessage(
+        platform=message.platform,
+        message_id=message.message.id,
+        channel_id=channel.id,
+        author_id=message.author.id,
+        author_display_name=(message.author.display_name or message.author.id)[:200],
+        content=message.content,
+        created_at=message.created_at,
+        guild_id="" if message.is_dm else (message.guild.id if message.guild is not None else ""),
+        is_dm=message.is_dm,
+        channel_name=channel.name[:200],
+        parent_channel_id=(channel.parent_id or "") if channel.kind is ChannelKind.THREAD else "",
+        author_is_bot=message.author.is_bot,
+        role=TranscriptRole.BOT if message.author.is_bot else TranscriptRole.USER,
+        reply_to_message_id=message.reply_to.message.id if message.reply_to is not None else "",
+        reply_to_author_id=(message.reply_to.author_id or "") if message.reply_to is not None else "",
+        mentions=tuple(uid for uid in message.mentioned_user_ids if uid),
+        # The neutral message carries no edit time; the moment the edit reached us stands in for it.
+        edited_at=timezone.now() if message.is_edit else None,
+    )
+
+
+def line_for_message(message: InboundMessage) -> ConversationLine:
+    """A labelled line for the synthesizer from an inbound message."""
+    return ConversationLine(
+        author_name=message.author.display_name or message.author.id,
+        author_id=message.author.id,
+        text=message.content,
+        channel_name="" if message.is_dm else message.channel.name,
+        is_bot=message.author.is_bot,
+    )
+
+
+def line_for_item(item: LiveItem) -> ConversationLine:
+    """A labelled line for the synthesizer from a transcript item."""
+    return ConversationLine(
+        author_name=item.author_display_name,
+        author_id=item.author_id,
+        text=item.content,
+        channel_name="" if item.is_dm else item.channel_name,
+        is_bot=item.author_is_bot,
+    )
+
+
+def line_for_arrival(arrival: Arrival, channel: ChannelRef) -> ConversationLine:
+    """A labelled line for the synthesizer from a ledger arrival."""
+    if arrival.message is not None:
+        return line_for_message(arrival.message)
+    return ConversationLine(
+        author_name=arrival.author_name,
+        author_id=arrival.author_id,
+        text=arrival.content,
+        channel_name="" if channel.kind is ChannelKind.DM else channel.name,
+        is_bot=not arrival.is_human,
+    )
+
+
+def message_ref(channel: ChannelRef, message_id: str) -> MessageRef:
+    """A reference to a message by id in a channel."""
+    return MessageRef(channel=channel, id=message_id)
