@@ -350,10 +350,19 @@ async def _call(
     return text if text.strip() else str(getattr(completion, "reasoning", "") or "")
 
 
-def _read(reply: str, validator: Draft202012Validator) -> tuple[Any, list[str]]:
+_TEXT_SHAPES = frozenset({OutputShape.SINGLE_LINE, OutputShape.MULTI_LINE})
+
+
+def _read(reply: str, validator: Draft202012Validator, shape: str) -> tuple[Any, list[str]]:
     try:
         value = extract_json(reply)
     except ValueError as exc:
+        prose = reply.strip()
+        if shape in _TEXT_SHAPES and prose and not prose.startswith(("{", "[", "`")):
+            # Small local models often answer a one-message shape in plain prose despite the JSON
+            # instruction; the prose is the message, so it is used rather than retried. Text that
+            # starts like JSON but does not parse is broken output, not prose, and is retried.
+            return {"messages": [{"text": prose, "isCorrection": False}]}, []
         return None, [f"Not valid JSON: {exc}"]
     return value, schema_errors(validator, value)
 
@@ -402,7 +411,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
 
     try:
         reply = await _call(complete, request, messages, spend)
-        value, errors = _read(reply, validator)
+        value, errors = _read(reply, validator, request.output_shape)
         if errors:
             retried = True
             logger.warning("synthesizer (%s) output invalid, retrying once: %s", purpose, "; ".join(errors))
@@ -411,7 +420,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
                 {"role": "user", "content": RETRY_PROMPT.format(errors="\n".join(f"- {e}" for e in errors))},
             ]
             reply = await _call(complete, request, messages, spend)
-            value, errors = _read(reply, validator)
+            value, errors = _read(reply, validator, request.output_shape)
             if errors:
                 return failed(f"model output invalid after a retry: {'; '.join(errors)}")
 
@@ -438,7 +447,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
                 {"role": "user", "content": BANNED_RETRY_PROMPT.format(phrases=", ".join(found))},
             ]
             again = await _call(complete, request, messages, spend)
-            value, errors = _read(again, validator)
+            value, errors = _read(again, validator, request.output_shape)
             if not errors:
                 beats = _beats(value, request.output_shape)
             else:

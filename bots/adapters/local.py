@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -81,6 +82,9 @@ class LocalAdapter(PlatformAdapter):
         self._sent_keys: dict[str, list[MessageRef]] = {}
         self._roles: dict[str, set[str]] = {}
         self._counter = 0
+        # Message ids must not repeat across runs: transcripts are keyed by (platform, message id), and a
+        # reused id would read as a redelivered message and start no turn.
+        self._session = f"{time.time_ns():x}"
         self._handler: InboundHandler | None = None
         self._stopped = asyncio.Event()
         self.started = asyncio.Event()
@@ -135,7 +139,7 @@ class LocalAdapter(PlatformAdapter):
 
     def _next_id(self) -> str:
         self._counter += 1
-        return f"local-m-{self._counter}"
+        return f"local-{self._session}-{self._counter}"
 
     def _mentions(self, content: str) -> tuple[str, ...]:
         found = []

@@ -157,7 +157,7 @@ async def test_model_output_that_is_not_json_ends_the_turn_silent_with_a_logged_
 ):
     persona = await persona_with(("quick-react", OutputShape.SINGLE_LINE, 1.0))
     rig = await make_rig(persona=persona)
-    gateway_on_openai_server.queue_reply("I think that's right")
+    gateway_on_openai_server.queue_reply('{"messages": [{"text": "I think')
     gateway_on_openai_server.queue_reply("{still: not json")
     gateway_on_openai_server.queue_reply(reply_json("second time lucky"))
 

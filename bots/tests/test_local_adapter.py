@@ -173,3 +173,11 @@ def test_runbot_local_chats_in_the_terminal_without_a_discord_token_and_exits_on
     assert "Local chat with Dit" in result.stdout
     assert "#general Dit: hi alice, I'm here" in result.stdout
     assert "· decision" in result.stdout
+
+
+def test_message_ids_do_not_repeat_across_runs_of_the_local_adapter():
+    first, second = LocalAdapter(bot_name="dit"), LocalAdapter(bot_name="dit")
+
+    ids = {first._next_id(), first._next_id(), second._next_id(), second._next_id()}
+
+    assert len(ids) == 4

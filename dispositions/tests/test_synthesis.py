@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -108,7 +109,7 @@ async def test_invalid_output_is_retried_once_with_the_errors_fed_back(gateway_o
     gateway_on_openai_server.queue_reply("sure thing, here you go")
     gateway_on_openai_server.queue_reply(messages("bob said rust is overhyped"))
 
-    result = await synthesize(request())
+    result = await synthesize(request(OutputShape.BURST))
 
     assert result.ok
     assert result.retried_invalid
@@ -118,10 +119,10 @@ async def test_invalid_output_is_retried_once_with_the_errors_fed_back(gateway_o
 
 
 async def test_output_invalid_twice_ends_in_a_clear_error_not_an_exception(gateway_on_openai_server):
-    gateway_on_openai_server.queue_reply("not json")
+    gateway_on_openai_server.queue_reply(json.dumps({"message": "not the shape asked for"}))
     gateway_on_openai_server.queue_reply(json.dumps({"messages": [{"text": "a"}, {"text": "b"}]}))
 
-    result = await synthesize(request())
+    result = await synthesize(request(OutputShape.SINGLE_LINE))
 
     assert not result.ok
     assert "invalid after a retry" in result.error
@@ -188,3 +189,40 @@ async def test_a_fold_in_request_names_the_unsent_beats_and_the_interrupters(gat
 def test_removing_banned_phrases_tidies_what_is_left():
     assert remove_banned_phrases("Great question! Lima.", ["great question!"]) == "Lima."
     assert remove_banned_phrases("Great question!", ["Great question!"]) == ""
+
+
+async def test_a_plain_prose_reply_to_a_single_line_shape_is_used_as_the_message():
+    calls = []
+
+    async def complete(**kwargs):
+        calls.append(kwargs)
+        return SimpleNamespace(text="  rust is fine, honestly  ", cost_usd=0, model="m")
+
+    result = await synthesize(request(OutputShape.SINGLE_LINE), complete=complete)
+
+    assert result.ok
+    assert [beat.text for beat in result.beats] == ["rust is fine, honestly"]
+    assert len(calls) == 1
+
+
+async def test_a_plain_prose_reply_to_a_burst_is_retried_as_invalid():
+    async def complete(**kwargs):
+        return SimpleNamespace(text="not json at all", cost_usd=0, model="m")
+
+    result = await synthesize(request(OutputShape.BURST), complete=complete)
+
+    assert not result.ok
+    assert "Not valid JSON" in (result.error or "")
+
+
+async def test_a_reply_that_starts_like_json_but_is_broken_is_retried_not_spoken():
+    replies = iter(['{"messages": [{"text": "half', '{"messages": [{"text": "whole", "isCorrection": false}]}'])
+
+    async def complete(**kwargs):
+        return SimpleNamespace(text=next(replies), cost_usd=0, model="m")
+
+    result = await synthesize(request(OutputShape.SINGLE_LINE), complete=complete)
+
+    assert result.ok
+    assert result.retried_invalid
+    assert [beat.text for beat in result.beats] == ["whole"]
