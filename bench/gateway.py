@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import re
 import socket
 import statistics
 import subprocess
@@ -51,6 +49,7 @@ from django.utils import timezone  # noqa: E402
 from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
 
 import gateway  # noqa: E402
+from bench.report import machine, percentile, write_section  # noqa: E402
 from gateway.services import budget_envelope_create, gateway_token_create  # noqa: E402
 from tests.servers.openai_server import OpenAIServer, Reply  # noqa: E402
 
@@ -67,25 +66,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     throughput: float
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The sample at `fraction` of the sorted list (nearest rank)."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
-def machine() -> str:
-    """nproc, CPU model and Python version."""
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        if found:
-            cpu = found.group(1).strip()
-    system = f"{platform.system()} {platform.release()}"
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {system}"
 
 
 def free_port() -> int:
@@ -225,18 +205,6 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str, path: Path) -> Path:
-    """Replace (or append) the `## Gateway` section of the benchmarks document, leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Gateway\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-    return path
-
-
 def main() -> int:
     """Measure, print and optionally write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -286,7 +254,7 @@ def main() -> int:
     section = report(results, args)
     print(section)
     if args.write_docs:
-        print(f"written to {write_docs(section, args.docs)}")
+        print(f"written to {write_section(section, args.docs)}")
     return 0
 
 

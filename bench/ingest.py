@@ -34,6 +34,7 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from bench.report import cpu_model, percentile, write_section  # noqa: E402
 from memory.ingest import IngestMessage, ingest_message  # noqa: E402
 from memory.models import Transcript  # noqa: E402
 
@@ -57,10 +58,6 @@ class Timing:
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.wall
-
-    def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
     @property
     def p50(self) -> float:
@@ -161,13 +158,6 @@ def merge(label: str, parts: Sequence[Timing]) -> Timing:
 
 def machine() -> list[str]:
     """What the numbers were measured on."""
-    model = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.lower().startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         server = cursor.fetchone()[0]
@@ -180,7 +170,7 @@ def machine() -> list[str]:
     if not os.environ.get("DATABASE_URL"):
         where = f"embedded, {where}"
     return [
-        f"- CPU: {model}, nproc {os.cpu_count()}",
+        f"- CPU: {cpu_model()}, nproc {os.cpu_count()}",
         f"- Python {platform.python_version()}, Django {django.get_version()}, "
         f"{platform.system()} {platform.release()}",
         f"- PostgreSQL {server} ({where}, fsync={fsync}, synchronous_commit={sync_commit} by default)",
@@ -229,7 +219,7 @@ def report(runs: Sequence[Run], rounds: int, machine_lines: Sequence[str]) -> st
         for t in (run.bare, run.ingest, run.redelivery):
             rows.append(
                 f"| {run.mode} | {t.label} | {len(t.latencies)} | {t.rate:,.0f} | {t.p50 * 1e3:.3f} | "
-                f"{t.quantile(0.99) * 1e3:.3f} | {t.p50 / run.bare.p50:.2f}x |"
+                f"{percentile(t.latencies, 0.99) * 1e3:.3f} | {t.p50 / run.bare.p50:.2f}x |"
             )
     durable, no_wait = runs
     verdict_ratio = "met" if durable.ratio <= TARGET_RATIO else "missed"
@@ -269,20 +259,6 @@ def report(runs: Sequence[Run], rounds: int, machine_lines: Sequence[str]) -> st
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace (or append) the `## Ingest` section, leaving every other section as it is."""
-    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
-    start = text.find(f"\n{SECTION}\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + len(SECTION) + 2)
-        tail = "" if end == -1 else text[end:]
-        text = text[: start + 1] + section + tail
-    DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(text.rstrip("\n") + "\n")
-
-
 def main(argv: Sequence[str]) -> int:
     """Set up the throwaway database, run the rounds, print and record the results, drop the database."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -305,7 +281,7 @@ def main(argv: Sequence[str]) -> int:
         connection.creation.destroy_test_db(old_name, verbosity=0)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, DOCS)
         print(f"(written to {DOCS.relative_to(ROOT)})")
     return 0
 

@@ -15,7 +15,6 @@ import itertools
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.report import cpu_model, percentile, write_section  # noqa: E402
 from dispositions.choices import (  # noqa: E402
     AddressKind,
     ContextStrategy,
@@ -122,12 +122,11 @@ def measure(decide: Callable[[int], object], decisions: int) -> Timing:
         decide(i)
         samples.append(clock() - before)
     elapsed = (clock() - started) / 1e9
-    samples.sort()
     return Timing(
         decisions=decisions,
         per_second=decisions / elapsed,
         p50_ms=statistics.median(samples) / 1e6,
-        p99_ms=samples[int(len(samples) * 0.99) - 1] / 1e6,
+        p99_ms=percentile(samples, 0.99) / 1e6,
     )
 
 
@@ -150,15 +149,12 @@ def run(count: int, decisions: int, persona: PersonaSpec, base: Sequence[Disposi
 
 def machine() -> str:
     """nproc, CPU model, Python version and the load (other work on the machine widens p99)."""
-    model = "unknown"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M)
-        if found:
-            model = found.group(1).strip()
     nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = f", load average {os.getloadavg()[0]:.2f} at start" if hasattr(os, "getloadavg") else ""
-    return f"nproc {nproc}, CPU {model}, Python {platform.python_version()} ({platform.python_implementation()}){load}"
+    return (
+        f"nproc {nproc}, CPU {cpu_model()}, Python {platform.python_version()} ({platform.python_implementation()})"
+        f"{load}"
+    )
 
 
 def report(results: dict[int, tuple[Timing, Timing]], decisions: int) -> str:
@@ -193,18 +189,6 @@ def report(results: dict[int, tuple[Timing, Timing]], decisions: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str) -> None:
-    """Replace (or append) the `## Router` section of docs/benchmarks.md, keeping every other section."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--decisions", type=int, default=20_000, help="decisions timed per row")
@@ -217,7 +201,7 @@ def main() -> None:
     section = report(results, args.decisions)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(section, DOC)
         print(f"written to {DOC.relative_to(ROOT)}")
 
 

@@ -19,8 +19,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
-import re
 import sys
 import time
 import uuid
@@ -46,6 +44,7 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.report import machine, percentile, write_section  # noqa: E402
 from bots.adapters.local import LocalAdapter  # noqa: E402
 from bots.host.config import HostConfig  # noqa: E402
 from bots.host.host import Host, HostBot  # noqa: E402
@@ -68,26 +67,6 @@ class Result:
     p50_ms: float
     p99_ms: float
     per_second: float
-
-
-def percentile(samples: list[float], fraction: float) -> float:
-    """The sample at `fraction` of the sorted list (nearest rank)."""
-    ordered = sorted(samples)
-    index = min(len(ordered) - 1, max(0, round(fraction * len(ordered)) - 1))
-    return ordered[index]
-
-
-def machine() -> str:
-    """nproc, CPU model, Python and OS."""
-    cpu = platform.processor() or "unknown CPU"
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        found = re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())
-        if found:
-            cpu = found.group(1).strip()
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()} {platform.release()}"
-    )
 
 
 def world() -> tuple[int, int]:
@@ -275,18 +254,6 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def write_docs(section: str, path: Path) -> Path:
-    """Replace (or append) the `## Turn` section of the benchmarks document, leaving other sections alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Turn\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-    return path
-
-
 def main() -> int:
     """Measure, print and optionally write the results."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
@@ -319,7 +286,7 @@ def main() -> int:
     section = report(results, args)
     print(section)
     if args.write_docs:
-        print(f"written to {write_docs(section, args.docs)}")
+        print(f"written to {write_section(section, args.docs)}")
     return 0
 
 

@@ -395,10 +395,18 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
     spend = _Spend()
     retried = regenerated = False
 
-    def failed(error: str) -> SynthesisResult:
-        logger.error("synthesizer (%s) gave up: %s", purpose, error)
+    def finished(
+        *,
+        ok: bool,
+        beats: tuple[SynthesizedBeat, ...] = (),
+        emoji: str | None = None,
+        error: str = "",
+        removed_phrases: tuple[str, ...] = (),
+    ) -> SynthesisResult:
         return SynthesisResult(
-            ok=False,
+            ok=ok,
+            beats=beats,
+            emoji=emoji,
             error=error,
             purpose=purpose,
             model=spend.model,
@@ -407,7 +415,12 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
             calls=spend.calls,
             retried_invalid=retried,
             regenerated_for_banned=regenerated,
+            removed_phrases=removed_phrases,
         )
+
+    def failed(error: str) -> SynthesisResult:
+        logger.error("synthesizer (%s) gave up: %s", purpose, error)
+        return finished(ok=False, error=error)
 
     try:
         reply = await _call(complete, request, messages, spend)
@@ -425,16 +438,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
                 return failed(f"model output invalid after a retry: {'; '.join(errors)}")
 
         if request.output_shape == OutputShape.REACT_ONLY:
-            return SynthesisResult(
-                ok=True,
-                emoji=str(value["emoji"]),
-                purpose=purpose,
-                model=spend.model,
-                cost_usd=spend.cost,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                calls=spend.calls,
-                retried_invalid=retried,
-            )
+            return finished(ok=True, emoji=str(value["emoji"]))
 
         beats = _beats(value, request.output_shape)
         banned = request.persona.banned_phrases
@@ -464,18 +468,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
         return failed(f"gateway call failed: {exc.code}: {exc.message}")
     if not beats:
         return failed("nothing left to say after removing banned phrases")
-    return SynthesisResult(
-        ok=True,
-        beats=beats,
-        purpose=purpose,
-        model=spend.model,
-        cost_usd=spend.cost,
-        latency_ms=(time.perf_counter() - started) * 1000,
-        calls=spend.calls,
-        retried_invalid=retried,
-        regenerated_for_banned=regenerated,
-        removed_phrases=removed,
-    )
+    return finished(ok=True, beats=beats, removed_phrases=removed)
 
 
 SynthesizeFn = Callable[[SynthesisRequest], Awaitable[SynthesisResult]]

@@ -6,11 +6,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.paginator import Paginator
-from django.db import connection
 from django.http import HttpRequest
-from django.utils.functional import cached_property
 
+from dit_project.admin import EstimatedCountPaginator
 from gateway.models import (
     BudgetEnvelope,
     GatewayPolicy,
@@ -163,22 +161,6 @@ class BudgetEnvelopeAdmin(admin.ModelAdmin):
     @admin.display(description="Remaining")
     def remaining(self, obj: BudgetEnvelope) -> str:
         return f"{obj.remaining_fraction:.0%}"
-
-
-class EstimatedCountPaginator(Paginator):
-    """Counts an unfiltered usage table from Postgres statistics instead of scanning it."""
-
-    @cached_property
-    def count(self) -> int:
-        """The planner's estimate for a large unfiltered table, else an exact count."""
-        query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [UsageEvent._meta.db_table])
-                row = cursor.fetchone()
-            if row is not None and row[0] >= 10_000:
-                return int(row[0])
-        return super().count
 
 
 @admin.register(UsageEvent)

@@ -121,6 +121,41 @@ class _Call:
         )
         return cost
 
+    def answered(
+        self,
+        route: Route,
+        started: float,
+        *,
+        text: str,
+        tool_calls: tuple[ToolCall, ...],
+        input_tokens: int,
+        output_tokens: int,
+        finish_reason: str | None,
+        reasoning: str | None,
+    ) -> Completion:
+        """Record the attempt on `route` (begun at `started`) that answered, and the Completion it makes."""
+        cost = self.record(
+            route,
+            Outcome.OK,
+            latency_ms=self.elapsed_ms(started),
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+        )
+        return Completion(
+            text=text,
+            tool_calls=tool_calls,
+            model=route.model,
+            provider=route.endpoint.name,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost_usd=cost,
+            latency_ms=self.elapsed_ms(),
+            request_id=self.request_id,
+            finish_reason=finish_reason,
+            reasoning=reasoning,
+            attempts=self.attempts,
+        )
+
     def elapsed_ms(self, since: float | None = None) -> int:
         """Milliseconds since `since` (or the start of the call)."""
         return int((time.perf_counter() - (self.started if since is None else since)) * 1000)
@@ -341,26 +376,15 @@ async def complete_call(request: CallRequest) -> Completion:
             if usage
             else estimate_text_tokens(text + "".join(tc.arguments for tc in tool_calls))
         )
-        cost = call.record(
+        return call.answered(
             route,
-            Outcome.OK,
-            latency_ms=call.elapsed_ms(started),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-        )
-        return Completion(
+            started,
             text=text,
             tool_calls=tool_calls,
-            model=route.model,
-            provider=route.endpoint.name,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            cost_usd=cost,
-            latency_ms=call.elapsed_ms(),
-            request_id=call.request_id,
             finish_reason=result.choices[0].finish_reason,
             reasoning=_reasoning(message),
-            attempts=call.attempts,
         )
     finally:
         await _finish(call)
@@ -492,30 +516,19 @@ async def stream_call(request: CallRequest) -> AsyncGenerator[StreamEvent]:
             await chunks.aclose()
         input_tokens = state.input_tokens if state.input_tokens is not None else call.estimated_input
         output_tokens = state.output_estimate()
-        cost = call.record(
-            route,
-            Outcome.OK,
-            latency_ms=call.elapsed_ms(started),
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-        )
         tool_calls = tuple(
             ToolCall(id=slot["id"], name=slot["name"], arguments=slot["arguments"])
             for _, slot in sorted(state.tool_calls.items())
         )
-        completion = Completion(
+        completion = call.answered(
+            route,
+            started,
             text="".join(state.text),
             tool_calls=tool_calls,
-            model=route.model,
-            provider=route.endpoint.name,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
-            cost_usd=cost,
-            latency_ms=call.elapsed_ms(),
-            request_id=call.request_id,
             finish_reason=state.finish_reason,
             reasoning="".join(state.reasoning) or None,
-            attempts=call.attempts,
         )
         await _finish(call)
         yield StreamEvent(request_id=call.request_id, final=True, completion=completion)

@@ -110,8 +110,23 @@ def embeddings_request(body: Mapping[str, Any], *, bot_id: int, guild_id: str | 
     return request, encoding
 
 
-def _extension(*, request_id: str, provider: str, cost: Any, attempts: int) -> dict[str, Any]:
-    return {"request_id": request_id, "provider": provider, "cost_usd": str(cost), "attempts": attempts}
+def _extension(result: Completion | Embeddings) -> dict[str, Any]:
+    """The gateway's own `dit` member: which request, provider and attempts, and what it cost."""
+    return {
+        "request_id": result.request_id,
+        "provider": result.provider,
+        "cost_usd": str(result.cost_usd),
+        "attempts": result.attempts,
+    }
+
+
+def _chat_usage(completion: Completion) -> dict[str, int]:
+    """The OpenAI `usage` member of a chat completion (or of the final chunk of a stream)."""
+    return {
+        "prompt_tokens": completion.input_tokens,
+        "completion_tokens": completion.output_tokens,
+        "total_tokens": completion.input_tokens + completion.output_tokens,
+    }
 
 
 def completion_body(completion: Completion) -> dict[str, Any]:
@@ -128,17 +143,8 @@ def completion_body(completion: Completion) -> dict[str, Any]:
         "created": int(time.time()),
         "model": completion.model,
         "choices": [{"index": 0, "message": message, "finish_reason": completion.finish_reason, "logprobs": None}],
-        "usage": {
-            "prompt_tokens": completion.input_tokens,
-            "completion_tokens": completion.output_tokens,
-            "total_tokens": completion.input_tokens + completion.output_tokens,
-        },
-        "dit": _extension(
-            request_id=completion.request_id,
-            provider=completion.provider,
-            cost=completion.cost_usd,
-            attempts=completion.attempts,
-        ),
+        "usage": _chat_usage(completion),
+        "dit": _extension(completion),
     }
 
 
@@ -155,12 +161,7 @@ def embeddings_body(embeddings: Embeddings, *, encoding: str) -> dict[str, Any]:
         "data": data,
         "model": embeddings.model,
         "usage": {"prompt_tokens": embeddings.input_tokens, "total_tokens": embeddings.input_tokens},
-        "dit": _extension(
-            request_id=embeddings.request_id,
-            provider=embeddings.provider,
-            cost=embeddings.cost_usd,
-            attempts=embeddings.attempts,
-        ),
+        "dit": _extension(embeddings),
     }
 
 
@@ -188,17 +189,8 @@ def _usage_chunk(completion: Completion) -> dict[str, Any]:
         "created": int(time.time()),
         "model": completion.model,
         "choices": [],
-        "usage": {
-            "prompt_tokens": completion.input_tokens,
-            "completion_tokens": completion.output_tokens,
-            "total_tokens": completion.input_tokens + completion.output_tokens,
-        },
-        "dit": _extension(
-            request_id=completion.request_id,
-            provider=completion.provider,
-            cost=completion.cost_usd,
-            attempts=completion.attempts,
-        ),
+        "usage": _chat_usage(completion),
+        "dit": _extension(completion),
     }
 
 

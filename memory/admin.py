@@ -7,8 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from dit_project.admin import EstimatedCountPaginator
 from memory.models import Transcript, TranscriptRevision
-from reactor.admin import EstimatedCountPaginator
 
 PREVIEW_CHARS = 80
 

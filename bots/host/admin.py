@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from bots.host.choices import MuteSource
 from bots.host.models import BotAccount, ChannelMute, OutboundBeat
 from bots.host.services import mute_create, mute_lift
+from dit_project.admin import EstimatedCountPaginator
 
 
 class ChannelMuteAddForm(forms.ModelForm):
@@ -112,6 +113,7 @@ class OutboundBeatAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind", "platform"]
     list_select_related = ["decision"]
     search_fields = ["channel_id", "platform_message_ids"]
+    paginator = EstimatedCountPaginator
     show_full_result_count = False
     readonly_fields = [
         "decision",

@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection, connections
@@ -31,6 +30,7 @@ from bots.services import manifest_load
 from bots.tests.factories import manifest_data
 from dispositions.choices import ContextStrategy, OutputShape, ReasoningDepth, RiskAppetite, SearchPosture, Voice
 from dispositions.models import Disposition, Persona, PersonaDispositionWeight
+from tests.redis_keys import redis_key_prefix
 
 FAST = {"fragment_window_seconds": 0.0, "fragment_max_seconds": 0.0, "mute_classifier": False}
 
@@ -99,15 +99,8 @@ async def host_db(transactional_db) -> AsyncIterator[None]:
 @pytest.fixture
 def host_redis_prefix() -> Iterator[str]:
     """A Redis key prefix of this test's own, cleaned up afterwards."""
-    prefix = f"dit:test_host:{uuid.uuid4().hex[:12]}"
-    yield prefix
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with redis_key_prefix("test_host") as prefix:
+        yield prefix
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,33 +14,27 @@ from django.db import connections
 
 from gateway.models import Provider
 from gateway.tests.factories import ProviderFactory
+from tests.redis_keys import redis_key_prefix
 from tests.servers.openai_server import OpenAIServer
 
 
 @pytest.fixture(autouse=True)
 def isolated_gateway(settings: Any) -> Iterator[str]:
     """No default provider or remote gateway from the developer's environment; Redis keys of this test's own."""
-    prefix = f"dit:test_gateway:{uuid.uuid4().hex[:12]}"
-    settings.OPENAI_BASE_URL = ""
-    settings.OPENAI_API_KEY = ""
-    for tier in ("LOW", "MID", "HIGH", "EMBED"):
-        setattr(settings, f"DIT_MODEL_{tier}", "")
-    settings.DIT_GATEWAY_URL = ""
-    settings.DIT_GATEWAY_TOKEN = ""
-    settings.DIT_BOT_ID = None
-    settings.DIT_GATEWAY_REDIS_PREFIX = prefix
-    settings.DIT_GATEWAY_RETRY_AFTER_CAP_SECONDS = 0.2
-    settings.DIT_GATEWAY_COOLDOWN_AFTER_FAILURES = 2
-    settings.DIT_GATEWAY_COOLDOWN_BASE_SECONDS = 30.0
-    settings.DIT_GATEWAY_COOLDOWN_MAX_SECONDS = 300.0
-    yield prefix
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with redis_key_prefix("test_gateway") as prefix:
+        settings.OPENAI_BASE_URL = ""
+        settings.OPENAI_API_KEY = ""
+        for tier in ("LOW", "MID", "HIGH", "EMBED"):
+            setattr(settings, f"DIT_MODEL_{tier}", "")
+        settings.DIT_GATEWAY_URL = ""
+        settings.DIT_GATEWAY_TOKEN = ""
+        settings.DIT_BOT_ID = None
+        settings.DIT_GATEWAY_REDIS_PREFIX = prefix
+        settings.DIT_GATEWAY_RETRY_AFTER_CAP_SECONDS = 0.2
+        settings.DIT_GATEWAY_COOLDOWN_AFTER_FAILURES = 2
+        settings.DIT_GATEWAY_COOLDOWN_BASE_SECONDS = 30.0
+        settings.DIT_GATEWAY_COOLDOWN_MAX_SECONDS = 300.0
+        yield prefix
 
 
 @pytest.fixture

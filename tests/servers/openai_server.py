@@ -9,7 +9,8 @@ Fixtures (registered as a pytest plugin by the root conftest.py):
     openai_server              a fresh server for one test, stopped afterwards
     openai_server_factory      call it to start more servers (e.g. a primary and a fallback provider)
     gateway_on_openai_server   `openai_server` as the gateway's default provider: sets OPENAI_BASE_URL and
-                               OPENAI_API_KEY, and a Redis key prefix of the test's own (cleaned up after)
+                               OPENAI_API_KEY, and a Redis key prefix of the test's own (cleaned up after);
+                               `with gateway_on(server.base_url, settings):` does the same for any other server
 
 Endpoints: POST /v1/chat/completions (plain or `stream: true` SSE), POST /v1/embeddings (float or base64),
 GET /v1/models.
@@ -56,6 +57,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -551,21 +553,22 @@ def openai_server_factory() -> Iterator[Any]:
         server.stop()
 
 
+@contextmanager
+def gateway_on(base_url: str, settings: Any) -> Iterator[str]:
+    """The server at `base_url` as the gateway's default provider, with Redis keys of its own; yields the prefix."""
+    # `settings` is pytest-django's fixture, which puts every setting back after the test.
+    from tests.redis_keys import redis_key_prefix
+
+    with redis_key_prefix("test") as prefix:
+        settings.OPENAI_BASE_URL = base_url
+        settings.OPENAI_API_KEY = "sk-local-test"
+        settings.DIT_GATEWAY_URL = ""
+        settings.DIT_GATEWAY_REDIS_PREFIX = prefix
+        yield prefix
+
+
 @pytest.fixture
 def gateway_on_openai_server(openai_server: OpenAIServer, settings: Any) -> Iterator[OpenAIServer]:
     """`openai_server` as the gateway's default provider, with Redis keys under a prefix of this test's own."""
-    import redis
-
-    prefix = f"dit:test:{uuid.uuid4().hex[:12]}"
-    settings.OPENAI_BASE_URL = openai_server.base_url
-    settings.OPENAI_API_KEY = "sk-local-test"
-    settings.DIT_GATEWAY_URL = ""
-    settings.DIT_GATEWAY_REDIS_PREFIX = prefix
-    yield openai_server
-    client = redis.Redis.from_url(settings.REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    with gateway_on(openai_server.base_url, settings):
+        yield openai_server
