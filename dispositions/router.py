@@ -315,6 +315,7 @@ class TurnContext:
     message_text: str | None = None
     addressed: bool = False
     address_kind: str = AddressKind.NONE
+    said_to_someone_else: bool = False
     question_detected: bool = False
     unanswered_questions: int = 0
     activity_per_minute: float = 0.0
@@ -523,6 +524,9 @@ def _forced_silence(context: TurnContext, config: RouterConfig) -> str | None:
         return "bot-authored message and bot chains not allowed: no reply chain"
     if context.unprompted_muted and context.trigger in _UNPROMPTED:
         return "unprompted turns muted in this channel"
+    if context.said_to_someone_else and not context.addressed and context.trigger == TriggerKind.REACTIVE:
+        # A mention of or a reply to another person is their conversation: the bot listens, not butts in.
+        return "said to someone else: not the bot's turn"
     return None
 
 

@@ -137,6 +137,11 @@ class LocalAdapter(PlatformAdapter):
             for user_id, emoji in stored.reactions
         ]
 
+    @property
+    def upcoming_message_id(self) -> str:
+        """The id the next message in this chat will get."""
+        return f"local-{self._session}-{self._counter + 1}"
+
     def _next_id(self) -> str:
         self._counter += 1
         return f"local-{self._session}-{self._counter}"

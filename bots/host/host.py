@@ -309,15 +309,24 @@ class Host:
             logger.info("bot %s caught up on %s missed messages", self.bot.slug, fetched)
 
     async def _accept(self, message: InboundMessage, *, catchup: bool) -> None:
+        if message.author.is_bot and message.author.id not in self._own_ids:
+            # Another of our bots may have logged in since we last looked: re-read the accounts before
+            # this bot could take its message for a stranger's and start a loop between the two.
+            self._own_ids = await sync_to_async(selectors.own_user_ids)() | self._own_ids
         is_own = message.author.id in self._own_ids
         try:
-            ingested = await aingest_message(ingest_message_for(message))
+            await aingest_message(ingest_message_for(message))
         except InvalidIngestMessage as exc:
             logger.warning("message %s not ingested: %s", message.message.id, exc.message)
             return
         arrival = self.ledger.record(message, is_own=is_own)
-        if message.is_edit or not ingested.created or arrival is None:
-            # An edit, or a message stored before (a replay, a resume overlap, a previous run): no new turn.
+        if message.is_edit or arrival is None:
+            return
+        # Memory stores a message once for every bot of the guild; whether *this* bot has already taken
+        # it (a replay, a resume overlap, a previous run) is its own claim.
+        if not await sync_to_async(services.inbound_claim)(
+            bot_id=self.bot.bot_id, platform=message.platform, message_id=message.message.id
+        ):
             return
         if self._limiter is not None and not message.author.is_bot and not message.is_dm:
             await self._limiter.human_spoke(message.channel.id)
@@ -429,6 +438,7 @@ class Host:
             message_text=request.text[:2000],
             addressed=addressed,
             address_kind=request.address.kind,
+            said_to_someone_else=request.address.others_targeted,
             question_detected=is_question(question_text),
             unanswered_questions=signals.unanswered_questions,
             activity_per_minute=signals.activity_per_minute,

@@ -13,7 +13,7 @@ from django.utils import timezone
 from bots.choices import Platform
 from bots.host.choices import BeatKind, BeatStatus, MuteSource
 
-__all__ = ["BotAccount", "ChannelMute", "OutboundBeat"]
+__all__ = ["BotAccount", "ChannelMute", "InboundClaim", "OutboundBeat"]
 
 
 class BotAccount(models.Model):
@@ -33,6 +33,27 @@ class BotAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.platform}:{self.user_id}"
+
+
+class InboundClaim(models.Model):
+    """A bot has taken an inbound message as a possible turn; it never takes the same message twice.
+
+    Transcripts are shared by every bot in a guild, so "already stored" cannot tell one bot's redelivery
+    from another bot's first sight of a message; the claim is per bot, and survives a restart.
+    """
+
+    bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, related_name="inbound_claims")
+    platform = models.CharField(max_length=20, choices=Platform.choices)
+    message_id = models.CharField(max_length=64)
+    claimed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["bot", "platform", "message_id"], name="host_inboundclaim_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bot_id}:{self.platform}:{self.message_id}"
 
 
 class OutboundBeat(models.Model):

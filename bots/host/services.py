@@ -1,4 +1,4 @@
-"""Writes of the host harness: platform accounts, outbound beats and channel mutes."""
+"""Writes of the host harness: platform accounts, inbound claims, outbound beats and channel mutes."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from bots.host.choices import BeatKind, BeatStatus, MuteSource
 from bots.host.errors import MuteNotFound
-from bots.host.models import BotAccount, ChannelMute, OutboundBeat
+from bots.host.models import BotAccount, ChannelMute, InboundClaim, OutboundBeat
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +27,18 @@ def bot_account_record(*, bot_id: int, platform: str, user_id: str, display_name
         defaults={"bot_id": bot_id, "display_name": display_name[:200], "seen_at": timezone.now()},
     )
     return account
+
+
+def inbound_claim(*, bot_id: int, platform: str, message_id: str) -> bool:
+    """Claim an inbound message for a bot: True the first time, False for every later delivery."""
+    # One INSERT ... ON CONFLICT DO NOTHING: two deliveries racing on one message cannot both win.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {InboundClaim._meta.db_table} (bot_id, platform, message_id, claimed_at) "  # noqa: S608
+            "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [bot_id, platform, message_id, timezone.now()],
+        )
+        return cursor.fetchone() is not None
 
 
 def beat_prepare(

@@ -87,16 +87,17 @@ async def test_a_message_that_already_has_a_decision_is_not_answered_again(make_
             guild_id="local-guild",
             channel_id="local-c-general",
             bot_id=rig.bot.pk,
-            inbound_message_id="local-m-1",
+            inbound_message_id=upcoming,
         )
 
     # Another process already decided on the next message id this platform hands out.
+    upcoming = rig.adapter.upcoming_message_id
     await sync_to_async(decided_elsewhere)()
     gateway_on_openai_server.queue_reply(reply_json("a second answer"))
 
     message = await rig.say("general", "alice", "@dit hello?")
 
-    assert message.message.id == "local-m-1"
+    assert message.message.id == upcoming
     assert said(rig) == []
     assert gateway_on_openai_server.chat_requests == []
 
@@ -147,3 +148,17 @@ async def test_a_restart_never_sends_a_beat_the_previous_run_left_pending(make_r
     assert "maybe sent already" not in said(rig)
     assert said(rig).count("hello") == 1
     assert result.sent == 4
+
+
+@pytest.mark.django_db
+def test_an_inbound_message_is_claimed_once_per_bot():
+    from bots.host.services import inbound_claim
+    from bots.tests.factories import BotFactory
+
+    sol, luna = BotFactory.create(), BotFactory.create()
+
+    first = inbound_claim(bot_id=sol.pk, platform="discord", message_id="900")
+    again = inbound_claim(bot_id=sol.pk, platform="discord", message_id="900")
+    other_bot = inbound_claim(bot_id=luna.pk, platform="discord", message_id="900")
+
+    assert (first, again, other_bot) == (True, False, True)

@@ -67,14 +67,17 @@ async def test_a_word_containing_the_name_does_not_address_the_bot(make_rig, gat
 
 
 async def test_a_message_to_someone_else_is_not_addressed_to_the_bot(make_rig, gateway_on_openai_server):
-    persona = await persona_with(LISTEN)
+    persona = await persona_with(LISTEN, SPEAK)
     rig = await make_rig(persona=persona)
 
     await rig.say("general", "alice", "@bob did you see what dit said?")
 
     [decision] = await decisions()
     assert decision.router_inputs["context"]["addressed"] is False
+    assert decision.router_inputs["context"]["said_to_someone_else"] is True
     assert decision.outcome["address"]["others_targeted"] is True
+    assert decision.chosen_slug == "silent-listen"
+    assert "said to someone else: not the bot's turn" in decision.gates
 
 
 # 2. Ambient listening.

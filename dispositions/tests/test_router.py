@@ -94,6 +94,15 @@ def test_sleep_forces_silent_listen_even_when_mentioned():
     assert all(row.score == 0 for row in result.scores if row.slug != SILENT_LISTEN)
 
 
+def test_a_message_said_to_someone_else_is_listened_to_over_every_seed():
+    context = TurnContext(message_text="@bob did you see that?", question_detected=True, said_to_someone_else=True)
+
+    chosen = chosen_over_seeds(context)
+
+    assert chosen == {SILENT_LISTEN: len(SEEDS)}
+    assert route_turn(context, PERSONA, SPECS, CONFIG, seed=1).gates[0] == "said to someone else: not the bot's turn"
+
+
 def test_a_sender_over_the_threat_threshold_is_not_engaged():
     context = TurnContext(
         message_text="@dit you are trash", addressed=True, address_kind="mention", sender_threat_score=0.9
