@@ -219,3 +219,27 @@ def test_the_bot_page_links_to_its_settings_and_keeps_the_slug_read_only(admin_c
 
     assert f'href="{_settings_url(bot)}"' in html
     assert 'name="slug"' not in html
+
+
+def test_the_example_bots_group_chat_settings_appear_in_admin_with_their_defaults(admin_client):
+    from bots.services import manifest_load_file
+    from bots.tests.conftest import ROOT
+
+    bot = manifest_load_file(path=ROOT / "examples" / "example-bot" / "dit.json").bot
+
+    html = admin_client.get(_settings_url(bot)).content.decode()
+
+    assert 'type="checkbox"' in _input(html, "ADDRESS_ON_EVERYONE")
+    assert "checked" not in _input(html, "ADDRESS_ON_EVERYONE")
+    assert 'type="checkbox"' in _input(html, "ADDRESS_ON_ROLE_PING")
+    for key, default in [
+        ("FRAGMENT_WINDOW_SECONDS", "3"),
+        ("FRAGMENT_MAX_SECONDS", "15"),
+        ("BOT_REPLY_CHAIN_MAX", "3"),
+        ("MUTE_MINUTES", "60"),
+    ]:
+        control = _input(html, key)
+        assert 'type="number"' in control, key
+        assert f'placeholder="{default}"' in control or f'value="{default}"' in control, (key, control)
+    assert _input(html, "ALLOWED_BOTS").startswith("<input")
+    assert _input(html, "MUTE_PHRASES").startswith("<input")
