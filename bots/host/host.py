@@ -135,6 +135,7 @@ class Host:
         mute_classifier: Classifier | None = None,
         observers: Iterable[TurnObserver] = (),
         clock: Callable[[], float] = time.monotonic,
+        seed_source: Callable[[], int] = new_seed,
     ) -> None:
         self.bot = bot
         self.config = config
@@ -147,6 +148,9 @@ class Host:
         self.dispatcher = OutputDispatcher(adapter)
         self.observers = list(observers)
         self._clock = clock
+        # Where each decision's router seed comes from: fresh randomness by default; a seeded generator
+        # makes a whole run replayable (the seed is logged on every decision either way).
+        self._seed_source = seed_source
         self._synthesize = synthesizer or synthesize
         self._mute_classifier = mute_classifier
         self._limiter = (
@@ -552,7 +556,7 @@ class Host:
         )
         started = time.perf_counter()
         result: RoutingResult = await aroute_turn(
-            context, persona, candidates, self.config.router, seed=new_seed(), tiebreaker=tiebreaker
+            context, persona, candidates, self.config.router, seed=self._seed_source(), tiebreaker=tiebreaker
         )
         latency_ms = (time.perf_counter() - started) * 1000
         try:

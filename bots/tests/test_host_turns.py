@@ -272,3 +272,16 @@ async def test_the_synthesizer_request_labels_messages_with_names_and_ids(make_r
     assert "[#general] bob (u:local-u-bob): rust is overhyped" in system
     assert "Answer alice (u:local-u-alice)." in user
     assert "[#general] alice (u:local-u-alice): hey @dit what did bob say about rust?" in user
+
+
+async def test_the_router_seed_of_every_decision_comes_from_the_hosts_seed_source(make_rig, gateway_on_openai_server):
+    persona = await persona_with(("quick-react", OutputShape.SINGLE_LINE, 1.0))
+    seeds = iter([111, 222])
+    rig = await make_rig(persona=persona, host_options={"seed_source": lambda: next(seeds)})
+    gateway_on_openai_server.queue_reply(reply_json("one"))
+    gateway_on_openai_server.queue_reply(reply_json("two"))
+
+    await rig.say("general", "alice", "@dit first?")
+    await rig.say("general", "bob", "@dit second?")
+
+    assert [d.stochasticity_seed for d in await decisions()] == [111, 222]

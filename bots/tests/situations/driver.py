@@ -4,7 +4,7 @@ the local model server, then a record of everything the run produced.
 Every run gets its own local Discord, guild, bot row and Redis keys (they are per bot), so runs never see each
 other's state. Waiting is always polling with a deadline (`Settle`): every message on the platform reached the
 bot, and every turn it started has ended. The router's seed comes from the run's seed: the host draws each
-decision's seed from `random.Random(run seed)` (the host takes no seed override, so its `new_seed` is patched).
+decision's seed from `random.Random(run seed)`, handed to the host as its seed source.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from unittest import mock
 
 from django.utils import timezone
 from redis.asyncio import Redis
@@ -36,7 +35,6 @@ from bots.adapters.base import (
 )
 from bots.adapters.discord import DiscordAdapter
 from bots.bot_settings import BotSettings
-from bots.host import host as host_module
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
 from bots.host.models import ChannelMute, OutboundBeat
@@ -156,6 +154,7 @@ class _Run:
     dm_channels: dict[str, str] = field(default_factory=dict)
     away: set[str] = field(default_factory=set)
     edits: int = 0
+    seeds: random.Random = field(default_factory=random.Random)
 
 
 async def play(
@@ -210,7 +209,7 @@ async def play(
         if twin_user is not None:
             record.twin_user_id = twin_user.id
             record.users[TWIN_NAME.lower()] = twin_user.id
-        with _seeded(seed):
+        with _seeded(run, seed):
             run.main = await _start(run, name=BOT_NAME, user=discord.bot, token=discord.bot_token)
             if twin_user is not None:
                 run.twin = await _start(run, name=TWIN_NAME, user=twin_user, token=discord.token_for(twin_user))
@@ -240,15 +239,10 @@ async def play(
 
 
 @contextmanager
-def _seeded(seed: int) -> Iterator[None]:
+def _seeded(run: _Run, seed: int) -> Iterator[None]:
     """Every decision of the run draws its router seed from one generator seeded by the run."""
-    source = random.Random(seed)  # noqa: S311 - the router's chance, replayable from the logged seed
-
-    def next_seed() -> int:
-        return source.getrandbits(63)
-
-    with mock.patch.object(host_module, "new_seed", next_seed):
-        yield
+    run.seeds = random.Random(seed)  # noqa: S311 - the router's chance, replayable from the logged seed
+    yield
 
 
 def _settings(run: _Run) -> dict[str, str]:
@@ -276,6 +270,7 @@ async def _start(run: _Run, *, name: str, user: LocalUser, token: str, bot: Bot 
         adapter=adapter,
         redis=run.redis,
         redis_prefix=run.redis_prefix,
+        seed_source=lambda: run.seeds.getrandbits(63),
     )
     tap = Tap(host)
     await host.prepare()
