@@ -78,12 +78,11 @@ def manage(*args: str, check: bool = True) -> int:
 
 
 def prepare_database() -> None:
-    """Migrations, static files, the default persona and the example bot; each is idempotent."""
+    """Migrations, static files, the default persona and the example bot; each is idempotent and keeps
+    what was tuned in admin (the persona is seeded only into a database that has none)."""
     manage("migrate", "--noinput", "--verbosity", "0")
     manage("collectstatic", "--noinput", "--verbosity", "0")
-    for fixture in ("default_persona",):
-        if list(ROOT.glob(f"*/fixtures/{fixture}.json")):
-            manage("loaddata", fixture, "--verbosity", "0")
+    manage("seed_personas")
     if EXAMPLE_MANIFEST.exists():
         manage("loadmanifest", str(EXAMPLE_MANIFEST))
 
