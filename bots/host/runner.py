@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
+from django.db import connections
 from redis.asyncio import Redis
 
 from bots.adapters.base import InboundHandler, PlatformAdapter
@@ -268,6 +270,8 @@ def run_bot(
         finally:
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
+            # The ORM ran on asgiref's worker thread; close its connections there, where they live.
+            await sync_to_async(connections.close_all)()
 
     return asyncio.run(main())
 
@@ -295,7 +299,13 @@ async def _run_local(
 
     chatting = asyncio.create_task(chat_then_stop())
     try:
-        return await run_host(booted, adapter, config=config, stop=stop, received=received, on_host=chat.attach)
+        code = await run_host(booted, adapter, config=config, stop=stop, received=received, on_host=chat.attach)
     finally:
         chatting.cancel()
         await asyncio.gather(chatting, return_exceptions=True)
+    failure = None if chatting.cancelled() else chatting.exception()
+    if failure is not None:
+        # The chat ended because handling a line failed: say so instead of exiting as if the input ended.
+        logger.error("bot %s: the local chat failed", booted.slug, exc_info=failure)
+        return 1
+    return code

@@ -181,3 +181,24 @@ def test_message_ids_do_not_repeat_across_runs_of_the_local_adapter():
     ids = {first._next_id(), first._next_id(), second._next_id(), second._next_id()}
 
     assert len(ids) == 4
+
+
+def test_a_failure_while_handling_a_chat_line_is_reported_and_exits_one(runbot_world, monkeypatch, caplog):
+    from io import StringIO
+
+    from bots.host.runner import run_bot
+    from bots.runtime import boot_bot
+
+    async def broken_post(self, *args, **kwargs):
+        raise RuntimeError("the platform fell over")
+
+    monkeypatch.setattr(LocalAdapter, "post", broken_post)
+    booted = boot_bot(slug="e2e")
+    out = StringIO()
+
+    code = run_bot(booted, local=True, stdin=StringIO("#general alice: hi @dit\n"), stdout=out)
+
+    assert code == 1
+    failure = [r for r in caplog.records if r.getMessage() == "bot e2e: the local chat failed"]
+    assert failure
+    assert "the platform fell over" in str(failure[0].exc_info[1])
