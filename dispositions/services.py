@@ -68,7 +68,8 @@ def _decision_fields(
         "dimensions_used": {**chosen.dimensions(), "context_strategy": result.context_strategy},
         "context_strategy_used": result.context_strategy,
         "context_strategy_off_axis": result.off_axis,
-        "subagents_fired": list(chosen.fanout_plan),
+        # What actually ran, not the plan: research subagents are recorded here once fan-out runs them.
+        "subagents_fired": [],
         "output_shape": chosen.output_shape,
         "tiebreak_ran": result.tiebreak_ran,
         "tiebreak_options": list(result.tiebreak.options) if result.tiebreak else [],

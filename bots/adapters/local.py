@@ -471,6 +471,10 @@ class LocalChat:
                 continue
             if not parsed.text:
                 continue
+            if parsed.speaker.lower() == self.adapter.bot_user.display_name.lower():
+                # Said as the bot it would be the bot's own message, which never starts a turn.
+                self._print(f"{parsed.speaker} is the bot's own name: speak as someone else (e.g. alice: ...)")
+                continue
             self._speaker = parsed.speaker
             if parsed.dm:
                 user = self.adapter.user(parsed.speaker)

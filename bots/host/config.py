@@ -83,7 +83,8 @@ class HostConfig:
                 off_axis_rate=read.number("ROUTER_OFF_AXIS_RATE", router_defaults.off_axis_rate),
             )
         except ValueError as exc:
-            raise HostConfigurationError(f"router settings are invalid: {exc}", key="ROUTER_TEMPERATURE") from None
+            key = "ROUTER_OFF_AXIS_RATE" if "off_axis_rate" in str(exc) else "ROUTER_TEMPERATURE"
+            raise HostConfigurationError(f"router settings are invalid: {exc}", key=key) from None
         return cls(
             address_on_everyone=read.boolean("ADDRESS_ON_EVERYONE", False),
             address_on_role_ping=read.boolean("ADDRESS_ON_ROLE_PING", False),

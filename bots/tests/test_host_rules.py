@@ -336,3 +336,14 @@ def test_host_config_reads_declared_settings_then_the_environment_then_defaults(
 def test_host_config_names_the_key_of_a_bad_value():
     with pytest.raises(HostConfigurationError, match="REQUIRE_MENTION"):
         HostConfig.from_settings(BotSettings((), environ={}), environ={"REQUIRE_MENTION": "maybe"})
+
+
+@pytest.mark.parametrize(
+    ("environ", "key"),
+    [({"ROUTER_OFF_AXIS_RATE": "5"}, "ROUTER_OFF_AXIS_RATE"), ({"ROUTER_TEMPERATURE": "-1"}, "ROUTER_TEMPERATURE")],
+)
+def test_a_bad_router_setting_is_reported_under_its_own_key(environ, key):
+    with pytest.raises(HostConfigurationError) as caught:
+        HostConfig.from_settings(BotSettings((), environ={}), environ=environ)
+
+    assert caught.value.extra["key"] == key

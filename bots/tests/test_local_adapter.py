@@ -148,6 +148,18 @@ async def test_quit_stops_reading_further_lines(make_rig, gateway_on_openai_serv
     assert rig.adapter.messages(rig.adapter.channel("general")) == []
 
 
+async def test_speaking_as_the_bot_is_refused_with_a_hint(make_rig, gateway_on_openai_server):
+    rig = await make_rig(persona=await sync_to_async(make_persona)(), require_mention=True)
+    out = io.StringIO()
+    chat = LocalChat(rig.adapter, stdin=io.StringIO("#general dit: hello everyone\n"), stdout=out)
+    chat.attach(rig.host)
+
+    await chat.run()
+
+    assert rig.adapter.messages(rig.adapter.channel("general")) == []
+    assert "dit is the bot's own name: speak as someone else" in out.getvalue()
+
+
 # `manage.py runbot --local` as a person would use it.
 
 

@@ -98,7 +98,7 @@ def test_decide_turn_records_the_choice_with_its_full_inputs(default_persona):
     assert decision.output_shape == decision.chosen_disposition.output_shape
     assert decision.context_strategy_used == decision.chosen_disposition.context_strategy
     assert decision.context_strategy_off_axis is False
-    assert decision.subagents_fired == decision.chosen_disposition.fanout_plan
+    assert decision.subagents_fired == []  # the plan is on the disposition; nothing has run yet
     assert decision.dimensions_used["voice"] == decision.chosen_disposition.voice
     assert {row["slug"] for row in decision.candidate_scores} == {
         "silent-listen",
