@@ -82,6 +82,11 @@ class ChannelRef:
     parent_id: str | None = None
     owner_id: str | None = None
 
+    @property
+    def guild_id(self) -> str:
+        """The id of the guild the channel is in; "" for a DM or a channel outside any guild."""
+        return "" if self.kind is ChannelKind.DM or self.guild is None else self.guild.id
+
 
 @dataclass(frozen=True, kw_only=True)
 class MessageRef:

@@ -11,12 +11,14 @@ from django.http import HttpRequest
 
 from bots.host.choices import MuteSource
 from bots.host.models import BotAccount, ChannelMute, OutboundBeat
-from bots.host.services import mute_create, mute_lift
+from bots.host.services import MUTE_MINUTES_MAX, MUTE_MINUTES_MIN, mute_create, mute_lift, staff_name
 from dit_project.admin import EstimatedCountPaginator
 
 
 class ChannelMuteAddForm(forms.ModelForm):
-    minutes = forms.FloatField(min_value=0.1, max_value=60 * 24 * 30, initial=60, help_text="How long the mute lasts.")
+    minutes = forms.FloatField(
+        min_value=MUTE_MINUTES_MIN, max_value=MUTE_MINUTES_MAX, initial=60, help_text="How long the mute lasts."
+    )
 
     class Meta:
         model = ChannelMute
@@ -78,7 +80,7 @@ class ChannelMuteAdmin(admin.ModelAdmin):
             channel_id=obj.channel_id,
             source=MuteSource.ADMIN,
             reason=obj.reason,
-            muted_by=f"staff:{request.user.get_username()}",
+            muted_by=staff_name(request.user),
             muted_by_user=request.user,
             minutes=form.cleaned_data["minutes"],
         )
@@ -99,7 +101,7 @@ class ChannelMuteAdmin(admin.ModelAdmin):
         for mute in queryset.filter(lifted_at__isnull=True):
             mute = mute_lift(
                 mute=mute,
-                lifted_by=f"staff:{request.user.get_username()}",
+                lifted_by=staff_name(request.user),
                 lifted_by_user=request.user,
                 reason="lifted by a moderator in admin",
             )

@@ -75,7 +75,8 @@ class HostConfig:
     def from_settings(cls, settings: BotSettings, environ: Mapping[str, str] | None = None) -> HostConfig:
         """Read every host key from a bot's settings; a bad value raises naming the key."""
         read = _Reader(settings, os.environ if environ is None else environ)
-        router_defaults = RouterConfig()
+        defaults = cls()
+        router_defaults = defaults.router
         try:
             router = RouterConfig(
                 temperature=read.number("ROUTER_TEMPERATURE", router_defaults.temperature),
@@ -86,31 +87,33 @@ class HostConfig:
             key = "ROUTER_OFF_AXIS_RATE" if "off_axis_rate" in str(exc) else "ROUTER_TEMPERATURE"
             raise HostConfigurationError(f"router settings are invalid: {exc}", key=key) from None
         return cls(
-            address_on_everyone=read.boolean("ADDRESS_ON_EVERYONE", False),
-            address_on_role_ping=read.boolean("ADDRESS_ON_ROLE_PING", False),
-            require_mention=read.boolean("REQUIRE_MENTION", False),
-            fragment_window_seconds=read.number("FRAGMENT_WINDOW_SECONDS", 3.0),
-            fragment_max_seconds=read.number("FRAGMENT_MAX_SECONDS", 15.0),
+            address_on_everyone=read.boolean("ADDRESS_ON_EVERYONE", defaults.address_on_everyone),
+            address_on_role_ping=read.boolean("ADDRESS_ON_ROLE_PING", defaults.address_on_role_ping),
+            require_mention=read.boolean("REQUIRE_MENTION", defaults.require_mention),
+            fragment_window_seconds=read.number("FRAGMENT_WINDOW_SECONDS", defaults.fragment_window_seconds),
+            fragment_max_seconds=read.number("FRAGMENT_MAX_SECONDS", defaults.fragment_max_seconds),
             allowed_bots=frozenset(read.id_list("ALLOWED_BOTS")),
-            bot_reply_chain_max=int(read.number("BOT_REPLY_CHAIN_MAX", 3)),
-            bot_replies_per_minute=int(read.number("BOT_REPLIES_PER_MINUTE", 6)),
-            bot_cooldown_seconds=read.number("BOT_COOLDOWN_SECONDS", 60.0),
-            mute_minutes=read.number("MUTE_MINUTES", 60.0),
+            bot_reply_chain_max=int(read.number("BOT_REPLY_CHAIN_MAX", defaults.bot_reply_chain_max)),
+            bot_replies_per_minute=int(read.number("BOT_REPLIES_PER_MINUTE", defaults.bot_replies_per_minute)),
+            bot_cooldown_seconds=read.number("BOT_COOLDOWN_SECONDS", defaults.bot_cooldown_seconds),
+            mute_minutes=read.number("MUTE_MINUTES", defaults.mute_minutes),
             mute_phrases=tuple(p.lower() for p in read.id_list("MUTE_PHRASES", ",".join(DEFAULT_MUTE_PHRASES))),
-            mute_classifier=read.boolean("MUTE_CLASSIFIER", True),
+            mute_classifier=read.boolean("MUTE_CLASSIFIER", defaults.mute_classifier),
             allowed_channels=frozenset(read.id_list("ALLOWED_CHANNELS")),
             denied_channels=frozenset(read.id_list("DENIED_CHANNELS")),
-            drain_grace_seconds=read.number("DRAIN_GRACE_SECONDS", 20.0),
-            catchup_max_age_seconds=read.number("CATCHUP_MAX_AGE_SECONDS", 600.0),
-            recheck_stale_messages=int(read.number("RECHECK_STALE_MESSAGES", 3)),
-            late_address_minutes=read.number("LATE_ADDRESS_MINUTES", 10.0),
-            persona=read.text("PERSONA", ""),
-            discord_api_base=read.text("DISCORD_API_BASE", ""),
-            discord_gateway_url=read.text("DISCORD_GATEWAY_URL", ""),
-            discord_guild_ready_timeout=read.number("DISCORD_GUILD_READY_TIMEOUT", 2.0),
-            discord_identify_delay=read.number("DISCORD_IDENTIFY_DELAY", 5.0),
-            startup_retry_base_seconds=read.number("STARTUP_RETRY_BASE_SECONDS", 1.0),
-            startup_retry_max_seconds=read.number("STARTUP_RETRY_MAX_SECONDS", 60.0),
+            drain_grace_seconds=read.number("DRAIN_GRACE_SECONDS", defaults.drain_grace_seconds),
+            catchup_max_age_seconds=read.number("CATCHUP_MAX_AGE_SECONDS", defaults.catchup_max_age_seconds),
+            recheck_stale_messages=int(read.number("RECHECK_STALE_MESSAGES", defaults.recheck_stale_messages)),
+            late_address_minutes=read.number("LATE_ADDRESS_MINUTES", defaults.late_address_minutes),
+            persona=read.text("PERSONA", defaults.persona),
+            discord_api_base=read.text("DISCORD_API_BASE", defaults.discord_api_base),
+            discord_gateway_url=read.text("DISCORD_GATEWAY_URL", defaults.discord_gateway_url),
+            discord_guild_ready_timeout=read.number(
+                "DISCORD_GUILD_READY_TIMEOUT", defaults.discord_guild_ready_timeout
+            ),
+            discord_identify_delay=read.number("DISCORD_IDENTIFY_DELAY", defaults.discord_identify_delay),
+            startup_retry_base_seconds=read.number("STARTUP_RETRY_BASE_SECONDS", defaults.startup_retry_base_seconds),
+            startup_retry_max_seconds=read.number("STARTUP_RETRY_MAX_SECONDS", defaults.startup_retry_max_seconds),
             router=router,
         )
 

@@ -43,11 +43,6 @@ class FragmentGroup:
                 return address
         return self.addresses[-1]
 
-    @property
-    def text(self) -> str:
-        """The fragments joined, one per line."""
-        return "\n".join(m.content for m in self.messages)
-
 
 class FragmentBuffer:
     """Open fragment groups by (channel, author); `add`, `typing`, then collect with `due` as time passes."""

@@ -116,8 +116,7 @@ class _Turn:
 
     @property
     def guild_id(self) -> str:
-        guild = self.channel.guild
-        return "" if self.channel.kind is ChannelKind.DM or guild is None else guild.id
+        return self.channel.guild_id
 
 
 class Host:
@@ -168,6 +167,8 @@ class Host:
         self.identity: BotIdentity | None = None
         self._wake_words: tuple[str, ...] = ()
         self._own_ids: frozenset[str] = frozenset()
+        # Other bots' accounts already looked up and found not ours: their messages need no second look.
+        self._foreign_bot_ids: set[str] = set()
         self._own_messages: OrderedDict[str, None] = OrderedDict()
         self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
@@ -181,11 +182,6 @@ class Host:
         self._wake_words = persona.wake_words
         self._own_ids = await sync_to_async(selectors.own_user_ids)()
         await sync_to_async(services.beats_abandon_pending)(bot_id=self.bot.bot_id)
-
-    @property
-    def accepting(self) -> bool:
-        """False once draining started."""
-        return self._accepting
 
     async def drain(self, grace: float | None = None) -> DrainReport:
         """Stop taking turns, give in-flight ones the grace period, cancel what is left."""
@@ -243,7 +239,7 @@ class Host:
         self.identity = BotIdentity.build(
             user_id=user.id, names=[self.bot.name, user.display_name, *self._wake_words], role_ids=role_ids
         )
-        platform = event.platform if event.platform in Platform.values else Platform.DISCORD
+        platform = _stored_platform(event.platform)
         await sync_to_async(services.bot_account_record)(
             bot_id=self.bot.bot_id, platform=platform, user_id=user.id, display_name=user.display_name
         )
@@ -259,7 +255,7 @@ class Host:
                     if c.kind is not ChannelKind.DM
                 ],
                 roles=[bot_services.RoleSnapshot(external_id=r.id, name=r.name) for r in snapshot.roles],
-                platform=Platform(platform),
+                platform=platform,
             )
         logger.info("bot %s ready as %s (%s guilds)", self.bot.slug, user.id, len(event.guilds))
         self._ensure_timer()
@@ -313,10 +309,14 @@ class Host:
             logger.info("bot %s caught up on %s missed messages", self.bot.slug, fetched)
 
     async def _accept(self, message: InboundMessage, *, catchup: bool) -> None:
-        if message.author.is_bot and message.author.id not in self._own_ids:
+        author_id = message.author.id
+        if message.author.is_bot and author_id not in self._own_ids and author_id not in self._foreign_bot_ids:
             # Another of our bots may have logged in since we last looked: re-read the accounts before
-            # this bot could take its message for a stranger's and start a loop between the two.
+            # this bot could take its message for a stranger's and start a loop between the two. A bot
+            # records its account before it can speak, so one look per unknown bot is enough.
             self._own_ids = await sync_to_async(selectors.own_user_ids)() | self._own_ids
+            if author_id not in self._own_ids:
+                self._foreign_bot_ids.add(author_id)
         is_own = message.author.id in self._own_ids
         try:
             await aingest_message(ingest_message_for(message))
@@ -506,19 +506,15 @@ class Host:
     async def _handle_mute_request(self, request: TurnRequest, stripped: str) -> bool:
         classify = self._mute_classifier
         if classify is None and self.config.mute_classifier:
-            guild = request.channel.guild
-            classify = gateway_mute_classifier(
-                bot_id=self.bot.bot_id, guild_id=None if request.answered.is_dm or guild is None else guild.id
-            )
+            classify = gateway_mute_classifier(bot_id=self.bot.bot_id, guild_id=request.channel.guild_id or None)
         reading = await read_mute_request(stripped, config=self.config, classify=classify)
         if not reading.mute or self.config.mute_minutes <= 0:
             return False
         answered = request.answered
-        guild = request.channel.guild
         await sync_to_async(services.mute_create)(
             bot_id=self.bot.bot_id,
-            platform=answered.platform if answered.platform in Platform.values else Platform.DISCORD,
-            guild_id="" if answered.is_dm or guild is None else guild.id,
+            platform=_stored_platform(answered.platform),
+            guild_id=request.channel.guild_id,
             channel_id=request.channel.id,
             source=reading.source or MuteSource.PHRASE,
             reason=request.text[:500],
@@ -833,6 +829,11 @@ class Host:
 def _who(message: InboundMessage) -> str:
     """A member as the mute log names them: display name and stable id."""
     return f"{message.author.display_name or message.author.id} (u:{message.author.id})"
+
+
+def _stored_platform(platform: str) -> Platform:
+    """The stored platform of an adapter's platform name (platforms without a record of their own count as Discord)."""
+    return Platform(platform) if platform in Platform.values else Platform.DISCORD
 
 
 def _stored_kind(kind: ChannelKind) -> StoredChannelKind:

@@ -43,11 +43,6 @@ class ChannelLanes(Generic[T]):
         self._closed = False
 
     @property
-    def closed(self) -> bool:
-        """True once draining started: nothing new is taken."""
-        return self._closed
-
-    @property
     def in_flight(self) -> int:
         """How many channels have a turn running now."""
         return sum(1 for lane in self._lanes.values() if lane.task is not None and not lane.task.done())

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import random
 import signal
 from collections.abc import Awaitable, Callable, Iterable
@@ -124,8 +125,6 @@ def discord_adapter(booted: BootedBot, config: HostConfig) -> PlatformAdapter:
 
     token = booted.settings.get("DISCORD_TOKEN")
     if token is None:
-        import os
-
         token = os.environ.get("DISCORD_TOKEN")
     plain = token.reveal() if isinstance(token, SecretValue) else str(token or "")
     if not plain.strip():
@@ -230,8 +229,6 @@ async def _wait_for_stop_or_loss(adapter: PlatformAdapter, stop: asyncio.Event) 
 
 
 async def _persona_id(booted: BootedBot, config: HostConfig) -> int:
-    from asgiref.sync import sync_to_async
-
     return await sync_to_async(persona_id_for_bot)(bot_name=booted.name, persona_name=config.persona)
 
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -17,6 +19,9 @@ from bots.host.models import BotAccount, ChannelMute, InboundClaim, OutboundBeat
 logger = logging.getLogger(__name__)
 
 ABANDONED = "the process stopped before the platform confirmed this beat"
+# How long a moderator may mute a channel for, in minutes (admin and API alike).
+MUTE_MINUTES_MIN = 0.1
+MUTE_MINUTES_MAX = 60 * 24 * 30
 
 
 def bot_account_record(*, bot_id: int, platform: str, user_id: str, display_name: str) -> BotAccount:
@@ -101,6 +106,11 @@ def beats_abandon_pending(*, bot_id: int) -> int:
     if count:
         logger.warning("bot %s: %s beats left pending by a previous run marked failed", bot_id, count)
     return count
+
+
+def staff_name(user: AbstractBaseUser | AnonymousUser) -> str:
+    """How a moderator acting through admin or the API is named in the mute log."""
+    return f"staff:{user.get_username()}"
 
 
 def mute_create(

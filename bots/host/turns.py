@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from bots.adapters.base import ChannelKind, ChannelRef, InboundMessage, MessageRef
+from bots.adapters.base import ChannelKind, ChannelRef, InboundMessage
 from bots.host.addressing import Address
 from bots.host.ledger import Arrival
 from dispositions.synthesis import ConversationLine
@@ -23,7 +23,6 @@ class TurnRequest:
     messages: tuple[InboundMessage, ...]
     address: Address
     last_seq: int
-    catchup: bool = False
 
     @property
     def answered(self) -> InboundMessage:
@@ -99,8 +98,3 @@ def line_for_arrival(arrival: Arrival, channel: ChannelRef) -> ConversationLine:
         channel_name="" if channel.kind is ChannelKind.DM else channel.name,
         is_bot=not arrival.is_human,
     )
-
-
-def message_ref(channel: ChannelRef, message_id: str) -> MessageRef:
-    """A reference to a message by id in a channel."""
-    return MessageRef(channel=channel, id=message_id)

@@ -7,6 +7,7 @@ import asyncio
 from asgiref.sync import sync_to_async
 
 from bots.adapters.local import LocalAdapter
+from bots.host import selectors
 from bots.host.choices import MuteSource
 from bots.host.models import BotAccount, ChannelMute
 from bots.tests.hostkit import make_disposition, make_persona, react_json, reply_json
@@ -236,6 +237,25 @@ async def test_a_message_from_any_of_our_bots_accounts_never_starts_a_turn(make_
     await rig.say("general", twin, "@dit hello twin")
 
     assert await decisions() == []
+
+
+async def test_another_bots_account_is_looked_up_once_not_on_every_message(make_rig, monkeypatch):
+    persona = await persona_with(LISTEN)
+    rig = await make_rig(persona=persona)
+    otherbot = rig.adapter.user("otherbot", bot=True)
+    lookups = []
+    own_user_ids = selectors.own_user_ids
+
+    def counted() -> frozenset[str]:
+        lookups.append(1)
+        return own_user_ids()
+
+    monkeypatch.setattr(selectors, "own_user_ids", counted)
+
+    for n in range(3):
+        await rig.say("general", otherbot, f"chatter {n}")
+
+    assert len(lookups) == 1
 
 
 # 6. Being told to stop.

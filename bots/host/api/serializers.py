@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from bots.choices import Platform
 from bots.host.models import ChannelMute
+from bots.host.services import MUTE_MINUTES_MAX, MUTE_MINUTES_MIN
 
 
 class ChannelMuteSerializer(serializers.ModelSerializer[ChannelMute]):
@@ -51,7 +52,7 @@ class ChannelMuteCreateSerializer(serializers.Serializer[Any]):
     channel_id = serializers.CharField(max_length=64)
     guild_id = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     platform = serializers.ChoiceField(choices=Platform.choices, default=Platform.DISCORD)
-    minutes = serializers.FloatField(min_value=0.1, max_value=60 * 24 * 30)
+    minutes = serializers.FloatField(min_value=MUTE_MINUTES_MIN, max_value=MUTE_MINUTES_MAX)
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 

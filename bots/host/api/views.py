@@ -15,18 +15,13 @@ from bots.api.serializers import ErrorSerializer
 from bots.host.api.serializers import ChannelMuteCreateSerializer, ChannelMuteLiftSerializer, ChannelMuteSerializer
 from bots.host.choices import MuteSource
 from bots.host.selectors import mute_list
-from bots.host.services import mute_create, mute_lift_by_id
+from bots.host.services import mute_create, mute_lift_by_id, staff_name
 from bots.selectors import bot_get
 
 SLUG_PARAMETER = OpenApiParameter("slug", OpenApiTypes.STR, OpenApiParameter.PATH, description="The bot's slug.")
 ACTIVE_PARAMETER = OpenApiParameter(
     "active", OpenApiTypes.BOOL, OpenApiParameter.QUERY, description="Only mutes holding now."
 )
-
-
-def staff_name(request: Request) -> str:
-    """How a moderator acting through the API is named in the mute log."""
-    return f"staff:{request.user.get_username()}"
 
 
 class ChannelMuteViewSet(viewsets.ViewSet):
@@ -59,7 +54,7 @@ class ChannelMuteViewSet(viewsets.ViewSet):
         mute = mute_create(
             bot_id=bot.pk,
             source=MuteSource.API,
-            muted_by=staff_name(request),
+            muted_by=staff_name(request.user),
             muted_by_user=request.user,
             **values,
         )
@@ -78,7 +73,7 @@ class ChannelMuteViewSet(viewsets.ViewSet):
         mute = mute_lift_by_id(
             bot_id=bot.pk,
             mute_id=mute_id,
-            lifted_by=staff_name(request),
+            lifted_by=staff_name(request.user),
             lifted_by_user=request.user,
             reason=data.validated_data["reason"],
         )
