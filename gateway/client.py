@@ -60,15 +60,20 @@ def _bot(bot_id: int | None) -> int | None:
     return bot_id if bot_id is not None else settings.DIT_BOT_ID
 
 
-def _params(
+def _chat_request(
     *,
-    messages: list[dict[str, Any]],
+    purpose: str,
+    messages: Sequence[Mapping[str, Any]],
+    bot_id: int | None,
+    guild_id: str | None,
+    model: str | None,
     max_tokens: int | None,
     temperature: float | None,
     response_format: Mapping[str, Any] | None,
     tools: Sequence[Mapping[str, Any]] | None,
-) -> dict[str, Any]:
-    params: dict[str, Any] = {"messages": messages}
+) -> failover.CallRequest:
+    """The checked chat call that `complete` and `stream` send, in process or to the remote gateway."""
+    params: dict[str, Any] = {"messages": check_messages(messages)}
     if max_tokens is not None:
         params["max_tokens"] = max_tokens
     if temperature is not None:
@@ -77,7 +82,10 @@ def _params(
         params["response_format"] = dict(response_format)
     if tools is not None:
         params["tools"] = [dict(tool) for tool in tools]
-    return params
+    guild = validate_guild_id(guild_id)
+    return failover.CallRequest(
+        kind="chat", purpose=check_purpose(purpose), params=params, bot_id=_bot(bot_id), guild_id=guild, model=model
+    )
 
 
 async def complete(
@@ -93,24 +101,19 @@ async def complete(
     tools: Sequence[Mapping[str, Any]] | None = None,
 ) -> Completion:
     """One chat completion for a purpose, with failover, quotas, budget and usage recorded."""
-    checked = check_messages(messages)
-    params = _params(
-        messages=checked, max_tokens=max_tokens, temperature=temperature, response_format=response_format, tools=tools
+    request = _chat_request(
+        purpose=purpose,
+        messages=messages,
+        bot_id=bot_id,
+        guild_id=guild_id,
+        model=model,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        response_format=response_format,
+        tools=tools,
     )
-    guild = validate_guild_id(guild_id)
     if _remote():
-        extra = {name: value for name, value in params.items() if name != "messages"}
-        return await remote.complete(
-            purpose=check_purpose(purpose),
-            messages=checked,
-            params=extra,
-            bot_id=_bot(bot_id),
-            guild_id=guild,
-            model=model,
-        )
-    request = failover.CallRequest(
-        kind="chat", purpose=check_purpose(purpose), params=params, bot_id=_bot(bot_id), guild_id=guild, model=model
-    )
+        return await remote.complete(request)
     return await failover.complete_call(request)
 
 
@@ -127,26 +130,21 @@ async def stream(
     tools: Sequence[Mapping[str, Any]] | None = None,
 ) -> AsyncIterator[str]:
     """A streamed chat completion: yields text deltas; fails over only until the first token arrives."""
-    checked = check_messages(messages)
-    params = _params(
-        messages=checked, max_tokens=max_tokens, temperature=temperature, response_format=response_format, tools=tools
+    request = _chat_request(
+        purpose=purpose,
+        messages=messages,
+        bot_id=bot_id,
+        guild_id=guild_id,
+        model=model,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        response_format=response_format,
+        tools=tools,
     )
-    guild = validate_guild_id(guild_id)
     if _remote():
-        extra = {name: value for name, value in params.items() if name != "messages"}
-        async for text in remote.stream(
-            purpose=check_purpose(purpose),
-            messages=checked,
-            params=extra,
-            bot_id=_bot(bot_id),
-            guild_id=guild,
-            model=model,
-        ):
+        async for text in remote.stream(request):
             yield text
         return
-    request = failover.CallRequest(
-        kind="chat", purpose=check_purpose(purpose), params=params, bot_id=_bot(bot_id), guild_id=guild, model=model
-    )
     events = failover.stream_call(request)
     try:
         async for event in events:
@@ -162,17 +160,16 @@ async def embed(
     """Embedding vectors for each input (purpose `embed`), in input order."""
     if isinstance(inputs, str) or not inputs or not all(isinstance(text, str) for text in inputs):
         raise BadRequest("inputs must be a non-empty list of strings")
-    guild = validate_guild_id(guild_id)
-    if _remote():
-        return await remote.embed(inputs=list(inputs), bot_id=_bot(bot_id), guild_id=guild, model=model)
     request = failover.CallRequest(
         kind="embeddings",
         purpose=Purpose.EMBED.value,
         params={"input": list(inputs)},
         bot_id=_bot(bot_id),
-        guild_id=guild,
+        guild_id=validate_guild_id(guild_id),
         model=model,
     )
+    if _remote():
+        return await remote.embed(request)
     return await failover.embed_call(request)
 
 

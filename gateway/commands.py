@@ -83,10 +83,6 @@ class CommandRegistry:
         """Registered intents, in registration order."""
         return list(self._commands)
 
-    def get(self, intent: str) -> Command | None:
-        """The command registered for an intent, if any."""
-        return self._commands.get(intent)
-
     def schema(self) -> dict[str, Any]:
         """One JSON Schema for every registered command: a known `intent`, then that intent's own schema."""
         return {

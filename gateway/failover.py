@@ -7,7 +7,8 @@ The order of a call:
 3. try each route not cooling down: a 429 with a short Retry-After waits and tries the same route once
    more; 429, 5xx, timeouts, dropped connections and unreadable bodies move on to the next route and
    count towards the provider's cooldown; any other 4xx ends the call (another route would fail too);
-4. record every attempt and settle the budget with the real cost (one database hop), whatever happened.
+4. record every attempt and settle the budget with the real cost (one database hop) while the quota's
+   token count is corrected (one Redis call, at the same time), whatever happened.
 A stream fails over only until its first token; after that, an error reaches the caller.
 """
 
@@ -41,7 +42,7 @@ from gateway.errors import (
 )
 from gateway.models import UsageEvent
 from gateway.quotas import QuotaTicket, quota_acquire, quota_settle
-from gateway.results import Completion, Embeddings, StreamEvent, ToolCall
+from gateway.results import Completion, Embeddings, StreamEvent, ToolCall, message_reasoning, message_tool_calls
 from gateway.routing import CallPlan, Route, cached_plan, plan_cache_key, plan_call, remember_plan
 from gateway.services import BudgetReservation, budget_reserve, call_finish
 from gateway.upstream import UpstreamFailure
@@ -230,14 +231,21 @@ async def _plan(request: CallRequest) -> tuple[CallPlan, dict[str, ProviderHealt
 
 
 async def _finish(call: _Call) -> None:
-    """Record the attempts and settle budget and quota; shielded so a second cancellation cannot skip it."""
+    """Record the attempts and settle budget and quota; shielded so a second cancellation cannot skip it.
+
+    The database and Redis settlements are independent, so they run together: one wait, not two, and a
+    cancellation during it cannot skip the quota's correction.
+    """
     events, call.events = call.events, []
     reservation, call.reservation = call.reservation, None
-    if events or reservation is not None:
-        await asyncio.shield(sync_to_async(call_finish)(events=events, reservation=reservation, actual_usd=call.cost))
     ticket, call.ticket = call.ticket, None
+    settlements: list[Awaitable[None]] = []
+    if events or reservation is not None:
+        settlements.append(sync_to_async(call_finish)(events=events, reservation=reservation, actual_usd=call.cost))
     if ticket is not None:
-        await asyncio.shield(quota_settle(ticket, actual_tokens=call.tokens))
+        settlements.append(quota_settle(ticket, actual_tokens=call.tokens))
+    if settlements:
+        await asyncio.shield(asyncio.gather(*settlements))
 
 
 async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[str, ProviderHealth]]:
@@ -345,21 +353,6 @@ async def _failover(
     )
 
 
-def _tool_calls(message: Any) -> tuple[ToolCall, ...]:
-    calls = []
-    for item in message.tool_calls or []:
-        function = getattr(item, "function", None)
-        if function is not None:
-            calls.append(ToolCall(id=item.id, name=function.name, arguments=function.arguments))
-    return tuple(calls)
-
-
-def _reasoning(message: Any) -> str | None:
-    extra = message.model_extra or {}
-    value = extra.get("reasoning") or extra.get("reasoning_content")
-    return value if isinstance(value, str) and value else None
-
-
 async def complete_call(request: CallRequest) -> Completion:
     """Run one non-streaming chat completion through the failover loop."""
     call, health = await _begin(request, streamed=False)
@@ -368,7 +361,7 @@ async def complete_call(request: CallRequest) -> Completion:
         result, route, started = await _failover(call, health, lambda r: upstream.chat(r, request.params))
         message = result.choices[0].message
         text = message.content or ""
-        tool_calls = _tool_calls(message)
+        tool_calls = message_tool_calls(message)
         usage = result.usage
         input_tokens = usage.prompt_tokens if usage else call.estimated_input
         output_tokens = (
@@ -384,7 +377,7 @@ async def complete_call(request: CallRequest) -> Completion:
             input_tokens=input_tokens,
             output_tokens=output_tokens,
             finish_reason=result.choices[0].finish_reason,
-            reasoning=_reasoning(message),
+            reasoning=message_reasoning(message),
         )
     finally:
         await _finish(call)
@@ -440,9 +433,8 @@ class _StreamState:
             if delta.content:
                 delta_text = delta.content
                 self.text.append(delta.content)
-            extra = delta.model_extra or {}
-            reasoning = extra.get("reasoning") or extra.get("reasoning_content")
-            if isinstance(reasoning, str):
+            reasoning = message_reasoning(delta)
+            if reasoning is not None:
                 self.reasoning.append(reasoning)
             for item in delta.tool_calls or []:
                 slot = self.tool_calls.setdefault(item.index, {"id": "", "name": "", "arguments": ""})

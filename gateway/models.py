@@ -13,6 +13,8 @@ from django.utils import timezone
 from dit_project.vault import seal, unseal
 from gateway.choices import Outcome, Purpose
 
+DEFAULT_PROVIDER_HELP = "Empty: the default provider from OPENAI_BASE_URL / OPENAI_API_KEY."
+
 
 class Provider(models.Model):
     """An OpenAI-compatible endpoint the gateway may call; its API key is stored encrypted."""
@@ -94,12 +96,6 @@ class ModelPrice(models.Model):
     def __str__(self) -> str:
         return f"{self.model} @ {self.provider or 'any provider'}"
 
-    def cost(self, *, input_tokens: int, output_tokens: int) -> Decimal:
-        """The USD cost of a call with these token counts."""
-        return (self.input_usd_per_million * input_tokens + self.output_usd_per_million * output_tokens) / Decimal(
-            1_000_000
-        )
-
 
 class GatewayPolicy(models.Model):
     """Which model and provider serve one purpose, for a scope (bot, guild, both or everyone), and its quotas."""
@@ -114,7 +110,7 @@ class GatewayPolicy(models.Model):
         related_name="primary_policies",
         null=True,
         blank=True,
-        help_text="Empty: the default provider from OPENAI_BASE_URL / OPENAI_API_KEY.",
+        help_text=DEFAULT_PROVIDER_HELP,
     )
     requests_per_minute = models.PositiveIntegerField(
         null=True, blank=True, help_text="Most calls per minute for each bot in each guild under this policy."
@@ -168,7 +164,7 @@ class PolicyFallback(models.Model):
         related_name="fallback_routes",
         null=True,
         blank=True,
-        help_text="Empty: the default provider from OPENAI_BASE_URL / OPENAI_API_KEY.",
+        help_text=DEFAULT_PROVIDER_HELP,
     )
 
     class Meta:

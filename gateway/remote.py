@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 import openai
@@ -22,7 +22,10 @@ from openai import AsyncOpenAI, OpenAI
 from dit_project.errors import ApplicationError
 from gateway import errors
 from gateway.errors import GatewayError, GatewayNotConfigured, UpstreamUnavailable
-from gateway.results import Completion, Embeddings, ToolCall
+from gateway.results import Completion, Embeddings, message_reasoning, message_tool_calls
+
+if TYPE_CHECKING:
+    from gateway.failover import CallRequest
 
 # Error codes the gateway sends, back to the classes that carry them.
 ERRORS_BY_CODE: dict[str, type[ApplicationError]] = {
@@ -112,38 +115,29 @@ def _decimal(value: Any) -> Decimal:
         return Decimal(0)
 
 
-async def complete(
-    *,
-    purpose: str,
-    messages: Sequence[Mapping[str, Any]],
-    params: Mapping[str, Any],
-    bot_id: int | None,
-    guild_id: str | None,
-    model: str | None,
-) -> Completion:
+def _chat_arguments(request: CallRequest) -> dict[str, Any]:
+    """The openai client's arguments for a chat call: the body parameters, model and gateway headers."""
+    return {
+        **request.params,
+        "model": request.model or "auto",
+        "messages": cast(Any, list(request.params["messages"])),
+        "extra_headers": _headers(purpose=request.purpose, bot_id=request.bot_id, guild_id=request.guild_id),
+    }
+
+
+async def complete(request: CallRequest) -> Completion:
     """A chat completion through the remote gateway."""
     started = time.perf_counter()
     try:
-        response = await _client().chat.completions.create(
-            model=model or "auto",
-            messages=cast(Any, list(messages)),
-            extra_headers=_headers(purpose=purpose, bot_id=bot_id, guild_id=guild_id),
-            **params,
-        )
+        response = await _client().chat.completions.create(**_chat_arguments(request))
     except openai.APIError as exc:
         raise translate(exc) from exc
     choice = response.choices[0]
     dit = _extension(response)
     message = choice.message
-    tool_calls = tuple(
-        ToolCall(id=item.id, name=item.function.name, arguments=item.function.arguments)
-        for item in message.tool_calls or []
-        if getattr(item, "function", None) is not None
-    )
-    reasoning = (message.model_extra or {}).get("reasoning")
     return Completion(
         text=message.content or "",
-        tool_calls=tool_calls,
+        tool_calls=message_tool_calls(message),
         model=response.model,
         provider=str(dit.get("provider", "")),
         input_tokens=response.usage.prompt_tokens if response.usage else 0,
@@ -152,29 +146,15 @@ async def complete(
         latency_ms=int((time.perf_counter() - started) * 1000),
         request_id=str(dit.get("request_id") or response.id),
         finish_reason=choice.finish_reason,
-        reasoning=reasoning if isinstance(reasoning, str) else None,
+        reasoning=message_reasoning(message),
         attempts=int(dit.get("attempts", 1)),
     )
 
 
-async def stream(
-    *,
-    purpose: str,
-    messages: Sequence[Mapping[str, Any]],
-    params: Mapping[str, Any],
-    bot_id: int | None,
-    guild_id: str | None,
-    model: str | None,
-) -> AsyncIterator[str]:
+async def stream(request: CallRequest) -> AsyncIterator[str]:
     """Text deltas of a streamed completion through the remote gateway."""
     try:
-        chunks = await _client().chat.completions.create(
-            model=model or "auto",
-            messages=cast(Any, list(messages)),
-            stream=True,
-            extra_headers=_headers(purpose=purpose, bot_id=bot_id, guild_id=guild_id),
-            **params,
-        )
+        chunks = await _client().chat.completions.create(**_chat_arguments(request), stream=True)
         async with chunks:
             async for chunk in chunks:
                 for choice in chunk.choices[:1]:
@@ -186,15 +166,15 @@ async def stream(
         raise errors.StreamInterrupted(f"The stream from the gateway broke: {exc}") from exc
 
 
-async def embed(*, inputs: Sequence[str], bot_id: int | None, guild_id: str | None, model: str | None) -> Embeddings:
+async def embed(request: CallRequest) -> Embeddings:
     """Embeddings through the remote gateway."""
     started = time.perf_counter()
     try:
         response = await _client().embeddings.create(
-            model=model or "auto",
-            input=list(inputs),
+            model=request.model or "auto",
+            input=list(request.params["input"]),
             encoding_format="float",
-            extra_headers=_headers(purpose="embed", bot_id=bot_id, guild_id=guild_id),
+            extra_headers=_headers(purpose=request.purpose, bot_id=request.bot_id, guild_id=request.guild_id),
         )
     except openai.APIError as exc:
         raise translate(exc) from exc

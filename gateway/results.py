@@ -22,6 +22,22 @@ class ToolCall:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
 
+def message_tool_calls(message: Any) -> tuple[ToolCall, ...]:
+    """The function calls of an OpenAI chat message (the SDK's object), in order."""
+    return tuple(
+        ToolCall(id=item.id, name=item.function.name, arguments=item.function.arguments)
+        for item in message.tool_calls or []
+        if getattr(item, "function", None) is not None
+    )
+
+
+def message_reasoning(message: Any) -> str | None:
+    """The reasoning text an OpenAI message or delta carries as `reasoning` or `reasoning_content`, if any."""
+    extra = message.model_extra or {}
+    value = extra.get("reasoning") or extra.get("reasoning_content")
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass(frozen=True)
 class Completion:
     """A finished chat completion with its accounting."""

@@ -1,4 +1,4 @@
-"""Writes of the gateway: tenant tokens, provider keys, budget envelopes (reserve, settle, refresh), usage."""
+"""Writes of the gateway: tenant tokens, budget envelopes (reserve, settle, refresh), usage."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from gateway.errors import BadRequest, BudgetExhausted
-from gateway.models import BudgetEnvelope, GatewayToken, Provider, UsageEvent
+from gateway.models import BudgetEnvelope, GatewayToken, UsageEvent
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +63,6 @@ def gateway_token_touch(*, token: GatewayToken, now: datetime) -> None:
     if token.last_used_at is not None and now - token.last_used_at < TOKEN_TOUCH_INTERVAL:
         return
     GatewayToken.objects.filter(pk=token.pk).update(last_used_at=now)
-
-
-# Providers ----------------------------------------------------------------------------------------
-
-
-def provider_set_api_key(*, provider: Provider, api_key: str) -> Provider:
-    """Store a provider's API key encrypted (empty removes it)."""
-    provider.set_api_key(api_key.strip())
-    provider.save(update_fields=["api_key_ciphertext", "updated_at"])
-    return provider
 
 
 # Budget envelopes ---------------------------------------------------------------------------------

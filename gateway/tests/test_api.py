@@ -14,6 +14,17 @@ ENVELOPES = "/api/gateway/budget-envelopes/"
 SUMMARY = "/api/gateway/usage-summary/"
 
 
+def envelope_body(*, days):
+    """A request body opening a 5 USD budget for guild g, starting now and ending `days` later."""
+    now = timezone.now()
+    return {
+        "guild_id": "g",
+        "period_start": now.isoformat(),
+        "period_end": (now + timedelta(days=days)).isoformat(),
+        "allocated_usd": "5",
+    }
+
+
 def test_usage_events_need_a_signed_in_user(api_client):
     assert api_client.get(EVENTS).status_code == 401
 
@@ -56,32 +67,14 @@ def test_budget_envelopes_are_readable_by_members_with_their_remaining_share(mem
 
 
 def test_members_cannot_open_budgets(member_client):
-    now = timezone.now()
-    response = member_client.post(
-        ENVELOPES,
-        {
-            "guild_id": "g",
-            "period_start": now.isoformat(),
-            "period_end": (now + timedelta(days=1)).isoformat(),
-            "allocated_usd": "5",
-        },
-    )
+    response = member_client.post(ENVELOPES, envelope_body(days=1))
 
     assert response.status_code == 403
     assert not BudgetEnvelope.objects.exists()
 
 
 def test_staff_open_and_resize_a_budget(owner_client):
-    now = timezone.now()
-    created = owner_client.post(
-        ENVELOPES,
-        {
-            "guild_id": "g",
-            "period_start": now.isoformat(),
-            "period_end": (now + timedelta(days=7)).isoformat(),
-            "allocated_usd": "5",
-        },
-    )
+    created = owner_client.post(ENVELOPES, envelope_body(days=7))
     assert created.status_code == 201
     envelope = BudgetEnvelope.objects.get()
     assert envelope.refresh_at == envelope.period_end
@@ -95,16 +88,7 @@ def test_staff_open_and_resize_a_budget(owner_client):
 
 
 def test_a_period_that_ends_before_it_starts_is_refused_naming_the_field(owner_client):
-    now = timezone.now()
-    response = owner_client.post(
-        ENVELOPES,
-        {
-            "guild_id": "g",
-            "period_start": now.isoformat(),
-            "period_end": (now - timedelta(days=1)).isoformat(),
-            "allocated_usd": "5",
-        },
-    )
+    response = owner_client.post(ENVELOPES, envelope_body(days=-1))
 
     assert response.status_code == 400
     assert "period_end" in response.json()

@@ -59,7 +59,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import pytest
 from aiohttp import web
@@ -139,6 +139,22 @@ def _message_text(messages: Any) -> str:
         elif isinstance(content, list):
             texts.extend(part.get("text", "") for part in content if isinstance(part, dict))
     return " ".join(texts)
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _drop(request: web.Request) -> NoReturn:
+    """Close the connection without an answer (or mid-answer)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+    raise asyncio.CancelledError
 
 
 class OpenAIServer:
@@ -363,10 +379,7 @@ class OpenAIServer:
         if fault.delay:
             await asyncio.sleep(fault.delay)
         if fault.drop:
-            transport = request.transport
-            if transport is not None:
-                transport.abort()
-            raise asyncio.CancelledError
+            _drop(request)
         if fault.invalid_json:
             return web.Response(status=200, text='{"id": "broken", "choices": [', content_type="application/json")
         headers = {}
@@ -426,11 +439,7 @@ class OpenAIServer:
                 "created": int(time.time()),
                 "model": model,
                 "choices": [{"index": 0, "message": message, "finish_reason": finish_reason, "logprobs": None}],
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                },
+                "usage": _usage(prompt_tokens, completion_tokens),
             }
         )
 
@@ -471,18 +480,14 @@ class OpenAIServer:
         pieces = list(step.chunks) if step.chunks is not None else _words(step.text)
         for sent, piece in enumerate(pieces):
             if step.drop_after_chunks is not None and sent >= step.drop_after_chunks:
-                transport = request.transport
-                if transport is not None:
-                    transport.abort()
-                raise asyncio.CancelledError
+                _drop(request)
             await response.write(event({"content": piece}))
         for index, call in enumerate(step.tool_calls):
             tool_delta = {"index": index, **self._tool_call(index, call)}
             await response.write(event({"tool_calls": [tool_delta]}))
         await response.write(event({}, finish_reason))
         if usage is not None:
-            body = {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": usage[0] + usage[1]}
-            await response.write(event({}, usage_body=body))
+            await response.write(event({}, usage_body=_usage(*usage)))
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
