@@ -35,7 +35,7 @@ from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from bench.report import cpu_model, percentile, write_section  # noqa: E402
-from memory.ingest import IngestMessage, ingest_message  # noqa: E402
+from memory.ingest import IngestMessage, ingest_message, transcript_values  # noqa: E402
 from memory.models import Transcript  # noqa: E402
 
 BENCH_DATABASE = "bench_ingest"
@@ -104,36 +104,16 @@ def make_messages(prefix: str, count: int, start: datetime) -> list[IngestMessag
 
 def bare_insert(messages: Sequence[IngestMessage]) -> Timing:
     """The same transcript row through a raw psycopg cursor, one autocommitted INSERT each."""
-    columns = (
-        "platform, message_id, guild_id, channel_id, channel_name, parent_channel_id, is_dm, author_id, "
-        "author_display_name, author_is_bot, role, content, reply_to_message_id, reply_to_author_id, mentions, "
-        "created_at"
-    )
-    sql = f"INSERT INTO {Transcript._meta.db_table} ({columns}) VALUES ({', '.join(['%s'] * 16)})"  # noqa: S608
+    columns = list(transcript_values(messages[0]))
+    table = Transcript._meta.db_table
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608
     connection.ensure_connection()
     raw = connection.connection
     latencies = []
     wall_start = time.perf_counter()
     with raw.cursor() as cursor:
         for m in messages:
-            params = (
-                m.platform,
-                m.message_id,
-                m.guild_id,
-                m.channel_id,
-                m.channel_name,
-                m.parent_channel_id,
-                m.is_dm,
-                m.author_id,
-                m.author_display_name,
-                m.author_is_bot,
-                str(m.role),
-                m.content,
-                m.reply_to_message_id,
-                m.reply_to_author_id,
-                list(m.mentions),
-                m.created_at,
-            )
+            params = tuple(transcript_values(m).values())
             began = time.perf_counter()
             cursor.execute(sql, params)
             latencies.append(time.perf_counter() - began)

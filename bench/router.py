@@ -19,7 +19,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -196,7 +196,6 @@ def main() -> None:
     args = parser.parse_args()
 
     persona, base = default_routing()
-    persona = replace(persona, weights=dict(persona.weights))
     results = {count: run(count, args.decisions, persona, base) for count in (10, 50)}
     section = report(results, args.decisions)
     print(section)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dispositions.router import DispositionSpec, FollowupHint, PersonaSpec
+from dispositions.router import DispositionSpec, PersonaSpec
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "default_persona.json"
 
@@ -24,32 +24,7 @@ def default_routing() -> tuple[PersonaSpec, list[DispositionSpec]]:
         if r["model"] == "dispositions.personadispositionweight"
     }
     rows = sorted((r["fields"] for r in records if r["model"] == "dispositions.disposition"), key=lambda f: f["slug"])
-    specs = []
-    for number, f in enumerate(rows, start=1):
-        hint = None
-        if f["followup_bias"]:
-            hint = FollowupHint(
-                f["followup_probability"],
-                f["followup_bias"],
-                f["followup_window_min_seconds"],
-                f["followup_window_max_seconds"],
-            )
-        specs.append(
-            DispositionSpec(
-                slug=f["slug"],
-                name=f["name"],
-                id=number,
-                reasoning_depth=f["reasoning_depth"],
-                context_strategy=f["context_strategy"],
-                voice=f["voice"],
-                output_shape=f["output_shape"],
-                search_posture=f["search_posture"],
-                risk_appetite=f["risk_appetite"],
-                fanout_plan=tuple(f["fanout_plan"]),
-                followup_hint=hint,
-                speculative_only=f["speculative_only"],
-            )
-        )
+    specs = [DispositionSpec.from_row(f, id=number) for number, f in enumerate(rows, start=1)]
     persona = PersonaSpec(
         name=persona_fields["name"],
         id=1,

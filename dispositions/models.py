@@ -145,11 +145,6 @@ class Disposition(models.Model):
         """The slug identifies a disposition in fixtures."""
         return (self.slug,)
 
-    @property
-    def has_followup_hint(self) -> bool:
-        """True when a self-followup hint is configured."""
-        return bool(self.followup_bias)
-
     def clean(self) -> None:
         """Cross-field rules of the self-followup hint."""
         errors: dict[str, Any] = {}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
 from dispositions.choices import (
@@ -138,6 +138,11 @@ def _strict_kwargs(cls: type, data: Mapping[str, Any]) -> dict[str, Any]:
     return dict(data)
 
 
+def _field_values(value: Any) -> dict[str, Any]:
+    """Every field of a flat dataclass by name."""
+    return {f.name: getattr(value, f.name) for f in fields(value)}
+
+
 @dataclass(frozen=True, slots=True)
 class FollowupHint:
     """Whether and how the reactor should consider a self-followup after the turn."""
@@ -156,12 +161,7 @@ class FollowupHint:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {
-            "probability": self.probability,
-            "bias": self.bias,
-            "window_min_seconds": self.window_min_seconds,
-            "window_max_seconds": self.window_max_seconds,
-        }
+        return _field_values(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -226,6 +226,32 @@ class DispositionSpec:
         return data
 
     @classmethod
+    def from_row(cls, row: Mapping[str, Any], *, id: int | None) -> Self:
+        """Build from a disposition row's values, keyed as the model names its fields."""
+        hint = None
+        if row["followup_bias"]:
+            hint = FollowupHint(
+                probability=row["followup_probability"],
+                bias=row["followup_bias"],
+                window_min_seconds=row["followup_window_min_seconds"] or 0,
+                window_max_seconds=row["followup_window_max_seconds"] or 0,
+            )
+        return cls(
+            slug=row["slug"],
+            name=row["name"],
+            id=id,
+            reasoning_depth=row["reasoning_depth"],
+            context_strategy=row["context_strategy"],
+            voice=row["voice"],
+            output_shape=row["output_shape"],
+            search_posture=row["search_posture"],
+            risk_appetite=row["risk_appetite"],
+            fanout_plan=tuple(row["fanout_plan"]),
+            followup_hint=hint,
+            speculative_only=row["speculative_only"],
+        )
+
+    @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Rebuild from `as_dict` output."""
         kwargs = _strict_kwargs(cls, data)
@@ -272,16 +298,7 @@ class PersonaSpec:
             if value < 0:
                 raise ValueError(f"weight for {slug} must be >= 0, got {value!r}")
             merged[slug] = float(value)
-        return PersonaSpec(
-            name=self.name,
-            eligible_voices=self.eligible_voices,
-            weights=merged,
-            wake_words=self.wake_words,
-            banned_phrases=self.banned_phrases,
-            never_do=self.never_do,
-            soul_text=self.soul_text,
-            id=self.id,
-        )
+        return replace(self, weights=merged)
 
     def as_dict(self) -> dict[str, Any]:
         """The routing-relevant part, JSON-ready (soul text and phrase lists stay on the persona row)."""
@@ -358,7 +375,7 @@ class TurnContext:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data = _field_values(self)
         data["present_users"] = list(self.present_users)
         return data
 
@@ -409,7 +426,7 @@ class RouterConfig:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return _field_values(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
@@ -592,7 +609,7 @@ def score_candidates(
             eliminated = f"persona: voice {spec.voice} not eligible"
         elif exhausted and cost > config.cheap_cost_ceiling:
             eliminated = f"budget exhausted: cost {cost:.1f} above cheap ceiling {config.cheap_cost_ceiling:.1f}"
-        weight = persona.weights.get(spec.slug, 1.0)
+        weight = persona.weight(spec.slug)
         if eliminated is None and weight <= 0:
             eliminated = "persona weight 0"
         if eliminated is not None:

@@ -4,39 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight
-from dispositions.router import DispositionSpec, FollowupHint, PersonaSpec
+from dispositions.router import DispositionSpec, PersonaSpec
 from dit_project.errors import NotFound
-
-
-def disposition_spec(disposition: Disposition) -> DispositionSpec:
-    """The router's view of a disposition row."""
-    hint = None
-    if disposition.followup_bias:
-        hint = FollowupHint(
-            probability=disposition.followup_probability,
-            bias=disposition.followup_bias,
-            window_min_seconds=disposition.followup_window_min_seconds or 0,
-            window_max_seconds=disposition.followup_window_max_seconds or 0,
-        )
-    return DispositionSpec(
-        slug=disposition.slug,
-        name=disposition.name,
-        id=disposition.pk,
-        reasoning_depth=disposition.reasoning_depth,
-        context_strategy=disposition.context_strategy,
-        voice=disposition.voice,
-        output_shape=disposition.output_shape,
-        search_posture=disposition.search_posture,
-        risk_appetite=disposition.risk_appetite,
-        fanout_plan=tuple(disposition.fanout_plan),
-        followup_hint=hint,
-        speculative_only=disposition.speculative_only,
-    )
 
 
 def persona_spec(persona: Persona, weights: dict[str, float]) -> PersonaSpec:
@@ -53,7 +28,27 @@ def persona_spec(persona: Persona, weights: dict[str, float]) -> PersonaSpec:
     )
 
 
-def _weighted_candidates(persona_id: int) -> QuerySet[Disposition]:
+# What `DispositionSpec.from_row` reads: plain values, no model instances on the routing path.
+_SPEC_FIELDS = (
+    "id",
+    "slug",
+    "name",
+    "reasoning_depth",
+    "context_strategy",
+    "voice",
+    "output_shape",
+    "search_posture",
+    "risk_appetite",
+    "fanout_plan",
+    "speculative_only",
+    "followup_bias",
+    "followup_probability",
+    "followup_window_min_seconds",
+    "followup_window_max_seconds",
+)
+
+
+def _weighted_candidates(persona_id: int) -> QuerySet[Disposition, dict[str, Any]]:
     # The weight comes along in the same query; a disposition the persona has no row for weighs 1.0.
     weight = PersonaDispositionWeight.objects.filter(persona_id=persona_id, disposition_id=OuterRef("pk")).values(
         "weight"
@@ -62,12 +57,13 @@ def _weighted_candidates(persona_id: int) -> QuerySet[Disposition]:
         Disposition.objects.filter(enabled=True)
         .annotate(persona_weight=Coalesce(Subquery(weight, output_field=FloatField()), Value(1.0)))
         .order_by("slug")
+        .values(*_SPEC_FIELDS, "persona_weight")
     )
 
 
-def _specs(persona: Persona, dispositions: list[Disposition]) -> tuple[PersonaSpec, list[DispositionSpec]]:
-    weights = {d.slug: float(d.persona_weight) for d in dispositions}  # type: ignore[attr-defined]
-    return persona_spec(persona, weights), [disposition_spec(d) for d in dispositions]
+def _specs(persona: Persona, rows: list[dict[str, Any]]) -> tuple[PersonaSpec, list[DispositionSpec]]:
+    weights = {row["slug"]: float(row["persona_weight"]) for row in rows}
+    return persona_spec(persona, weights), [DispositionSpec.from_row(row, id=row["id"]) for row in rows]
 
 
 def load_routing_candidates(persona_id: int) -> tuple[PersonaSpec, list[DispositionSpec]]:

@@ -91,7 +91,7 @@ def ingest_message(msg: IngestMessage) -> IngestResult:
     # marks the caller's transaction for rollback instead, so the transcript and its event stay together.
     with transaction.atomic(savepoint=False):
         transcript = _insert_or_nothing(
-            Transcript, _transcript_values(msg), constraint="memory_transcript_unique_message"
+            Transcript, transcript_values(msg), constraint="memory_transcript_unique_message"
         )
         if transcript is not None:
             emit_event(
@@ -149,7 +149,8 @@ def _record_edit(transcript: Transcript, msg: IngestMessage) -> TranscriptRevisi
     return revision
 
 
-def _transcript_values(msg: IngestMessage) -> dict[str, Any]:
+def transcript_values(msg: IngestMessage) -> dict[str, Any]:
+    """The transcript row an inbound message is stored as, keyed by column."""
     return {
         "platform": msg.platform,
         "message_id": msg.message_id,

@@ -24,6 +24,13 @@ from dit_project.errors import ApplicationError
 pytestmark = pytest.mark.django_db
 
 
+def decide(persona, context: TurnContext, *, seed: int) -> DispositionDecision:
+    """A decision for `persona` under the default router config, by bot 1 in guild g, channel c."""
+    return decide_turn(
+        context=context, persona_id=persona.pk, config=RouterConfig(), seed=seed, guild_id="g", channel_id="c", bot_id=1
+    )
+
+
 def random_context(rng: random.Random) -> TurnContext:
     trigger = rng.choice(TriggerKind.values)
     kind = rng.choice(AddressKind.values)
@@ -177,15 +184,7 @@ def test_replay_uses_the_logged_tiebreak_answer_instead_of_sampling(default_pers
 
 
 def test_replay_notices_when_the_logged_choice_differs(default_persona):
-    decision = decide_turn(
-        context=TurnContext(asleep=True),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=1,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(asleep=True), seed=1)
     DispositionDecision.objects.filter(pk=decision.pk).update(chosen_slug="roast-back")
     decision.refresh_from_db()
 
@@ -196,15 +195,7 @@ def test_replay_notices_when_the_logged_choice_differs(default_persona):
 
 
 def test_replay_of_a_row_with_broken_inputs_names_the_problem(default_persona):
-    decision = decide_turn(
-        context=TurnContext(),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=1,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(), seed=1)
     decision.router_inputs["context"]["mood"] = "grumpy"
 
     with pytest.raises(ReplayError, match="unknown TurnContext fields: mood"):
@@ -212,14 +203,8 @@ def test_replay_of_a_row_with_broken_inputs_names_the_problem(default_persona):
 
 
 def test_what_if_shows_another_choice_under_other_weights_without_saving(default_persona):
-    decision = decide_turn(
-        context=TurnContext(message_text="@dit", addressed=True, address_kind="mention"),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=77,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
+    decision = decide(
+        default_persona, TurnContext(message_text="@dit", addressed=True, address_kind="mention"), seed=77
     )
     others = {row["slug"]: 0.0 for row in decision.candidate_scores if row["slug"] != "roast-back"}
 
@@ -234,15 +219,7 @@ def test_what_if_shows_another_choice_under_other_weights_without_saving(default
 
 
 def test_what_if_with_the_logged_weights_gives_the_logged_choice(default_persona):
-    decision = decide_turn(
-        context=TurnContext(message_text="hm"),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=4,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(message_text="hm"), seed=4)
 
     result = what_if(decision, decision.router_inputs["persona"]["weights"])
 
@@ -250,15 +227,7 @@ def test_what_if_with_the_logged_weights_gives_the_logged_choice(default_persona
 
 
 def test_what_if_refuses_unknown_dispositions_and_negative_weights(default_persona):
-    decision = decide_turn(
-        context=TurnContext(),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=4,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(), seed=4)
 
     with pytest.raises(ApplicationError, match="not candidates: dance-off"):
         what_if(decision, {"dance-off": 1.0})
@@ -290,15 +259,7 @@ async def test_the_async_decision_matches_the_sync_one_for_the_same_seed(async_d
 
 
 def test_the_host_records_what_happened_after_the_decision(default_persona):
-    decision = decide_turn(
-        context=TurnContext(message_text="@dit", addressed=True, address_kind="mention"),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=4,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(message_text="@dit", addressed=True, address_kind="mention"), seed=4)
 
     record_turn_outcome(
         decision=decision,
@@ -318,15 +279,7 @@ def test_the_host_records_what_happened_after_the_decision(default_persona):
 
 
 def test_an_unknown_interruption_handling_is_refused(default_persona):
-    decision = decide_turn(
-        context=TurnContext(),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=4,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(), seed=4)
 
     with pytest.raises(ValidationError) as error:
         record_turn_outcome(decision=decision, interruption="exploded")
@@ -337,15 +290,7 @@ def test_an_unknown_interruption_handling_is_refused(default_persona):
 
 
 def test_subagent_runs_are_logged_against_their_decision(default_persona):
-    decision = decide_turn(
-        context=TurnContext(),
-        persona_id=default_persona.pk,
-        config=RouterConfig(),
-        seed=4,
-        guild_id="g",
-        channel_id="c",
-        bot_id=1,
-    )
+    decision = decide(default_persona, TurnContext(), seed=4)
 
     run = record_subagent_run(
         decision=decision,
@@ -378,14 +323,6 @@ def test_decide_turn_without_a_seed_draws_one(default_persona):
 
 def test_a_seed_too_large_for_the_log_is_refused_before_anything_is_written(default_persona):
     with pytest.raises(ApplicationError, match="does not fit the decision log"):
-        decide_turn(
-            context=TurnContext(),
-            persona_id=default_persona.pk,
-            config=RouterConfig(),
-            seed=2**64,
-            guild_id="g",
-            channel_id="c",
-            bot_id=1,
-        )
+        decide(default_persona, TurnContext(), seed=2**64)
 
     assert DispositionDecision.objects.count() == 0
