@@ -41,7 +41,6 @@ django.setup()
 
 import httpx  # noqa: E402
 import openai  # noqa: E402
-import redis  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
@@ -49,8 +48,9 @@ from django.utils import timezone  # noqa: E402
 from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
 
 import gateway  # noqa: E402
-from bench.report import machine, percentile, write_section  # noqa: E402
+from bench.report import machine, percentile, publish  # noqa: E402
 from gateway.services import budget_envelope_create, gateway_token_create  # noqa: E402
+from tests.redis_keys import delete_keys  # noqa: E402
 from tests.servers.openai_server import OpenAIServer, Reply  # noqa: E402
 
 MESSAGES: list[ChatCompletionMessageParam] = [{"role": "user", "content": "Say hello to the channel."}]
@@ -246,15 +246,8 @@ def main() -> int:
             process.wait(timeout=15)
         connection.close()
         connection.creation.destroy_test_db(database, verbosity=0)
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = list(client.scan_iter(match=f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
-        client.close()
-    section = report(results, args)
-    print(section)
-    if args.write_docs:
-        print(f"written to {write_section(section, args.docs)}")
+        delete_keys(f"{prefix}:*")
+    publish(report(results, args), docs=args.docs if args.write_docs else None)
     return 0
 
 

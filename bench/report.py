@@ -45,3 +45,10 @@ def write_section(section: str, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text.rstrip("\n") + "\n")
     return path
+
+
+def publish(section: str, *, docs: Path | None) -> None:
+    """Print a bench's section, and write it into `docs` when one is given."""
+    print(section)
+    if docs is not None:
+        print(f"written to {write_section(section, docs)}")

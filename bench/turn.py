@@ -38,13 +38,12 @@ django.setup()
 import logging  # noqa: E402
 
 import openai  # noqa: E402
-import redis  # noqa: E402
 from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bench.report import machine, percentile, write_section  # noqa: E402
+from bench.report import machine, percentile, publish  # noqa: E402
 from bots.adapters.local import LocalAdapter  # noqa: E402
 from bots.host.config import HostConfig  # noqa: E402
 from bots.host.host import Host, HostBot  # noqa: E402
@@ -53,6 +52,7 @@ from bots.models import Bot  # noqa: E402
 from dispositions.choices import ContextStrategy, OutputShape, ReasoningDepth, RiskAppetite, SearchPosture  # noqa: E402
 from dispositions.models import Disposition, Persona, PersonaDispositionWeight  # noqa: E402
 from dispositions.synthesis import SynthesisRequest, SynthesisResult, synthesize  # noqa: E402
+from tests.redis_keys import delete_keys  # noqa: E402
 from tests.servers.openai_server import OpenAIServer, Reply  # noqa: E402
 
 REPLY = json.dumps({"messages": [{"text": "on it", "isCorrection": False}]})
@@ -278,15 +278,8 @@ def main() -> int:
     finally:
         connections.close_all()
         connection.creation.destroy_test_db(database, verbosity=0)
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        keys = [*client.scan_iter(match=f"{prefix}:*"), *client.scan_iter(match="dit:bench:host:*")]
-        if keys:
-            client.delete(*keys)
-        client.close()
-    section = report(results, args)
-    print(section)
-    if args.write_docs:
-        print(f"written to {write_section(section, args.docs)}")
+        delete_keys(f"{prefix}:*", "dit:bench:host:*")
+    publish(report(results, args), docs=args.docs if args.write_docs else None)
     return 0
 
 

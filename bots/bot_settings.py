@@ -103,6 +103,10 @@ class BotSettings:
         """True when the manifest declares `key` (whether or not anything sets it)."""
         return key in self._fields
 
+    def has_override(self, key: str) -> bool:
+        """True when an admin override of `key` is stored, whether or not it still resolves."""
+        return key in self._overrides
+
     def field(self, key: str) -> SettingField:
         """The declaration of one key; UnknownSetting when the manifest has no such key."""
         try:
@@ -145,10 +149,6 @@ class BotSettings:
     def resolve_all(self) -> list[ResolvedSetting]:
         """Every declared key resolved, in declaration order; the first bad value raises."""
         return [self.resolve(key) for key in self._fields]
-
-    def missing_required(self) -> list[str]:
-        """Keys marked required that no source gives a value."""
-        return [key for key, f in self._fields.items() if f.required and not self.resolve(key).is_set]
 
     def get(self, key: str, default: object = None) -> object:
         """The value of `key`, or `default` when the key is unknown or unset."""

@@ -95,7 +95,6 @@ class BotSettingsForm(forms.Form):
         settings = bot.settings
         manifest = bot.manifest
         self.setting_fields = {f.key: f for f in settings.fields}
-        overridden = sorted(bot.setting_overrides.values_list("key", flat=True))
         channel_choices = guild_channel_choices(bot=bot)
         role_choices = guild_role_choices(bot=bot)
 
@@ -117,7 +116,7 @@ class BotSettingsForm(forms.Form):
             if current is not None:
                 self.initial[setting.key] = current
 
-        removable = [key for key in overridden if key in self.setting_fields]
+        removable = sorted(key for key in self.setting_fields if settings.has_override(key))
         if removable:
             self.fields[RESET_FIELD] = forms.MultipleChoiceField(
                 label="Remove overrides",

@@ -1,15 +1,12 @@
-"""Booting a bot: load its manifest, resolve its settings, report them (secrets masked), wait for a stop signal.
+"""Booting a bot: load its manifest, resolve its settings and report them (secrets masked).
 
-`manage.py runbot` is a thin shell over these functions; the host harness replaces `wait_for_stop_signal`
-with its own event loop and keeps `boot_bot`.
+`manage.py runbot` boots with these functions, then hands the bot to the host harness (`bots.host.runner`),
+which runs it until a stop signal.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import signal
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,8 +16,6 @@ from bots.selectors import bot_get
 from bots.services import manifest_load_file
 
 logger = logging.getLogger(__name__)
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @dataclass(frozen=True)
@@ -51,8 +46,7 @@ def boot_bot(*, slug: str, manifest_path: Path | None = None) -> BootedBot:
     settings = bot.settings
     # Resolving everything now turns a bad environment variable into a boot error instead of a failure
     # the first time some feature reads the setting.
-    settings.resolve_all()
-    missing = settings.missing_required()
+    missing = [setting.field.key for setting in settings.resolve_all() if setting.field.required and not setting.is_set]
     if missing:
         raise BootError(
             f"Bot {slug!r} cannot start: required settings have no value: {', '.join(missing)} "
@@ -80,29 +74,3 @@ def log_resolved_settings(booted: BootedBot) -> list[ResolvedSetting]:
             "bot %s setting %s = %s (%s)", booted.slug, setting.field.key, setting.display, setting.source.label
         )
     return resolved
-
-
-async def _wait_for_signal(on_ready: Callable[[], None] | None) -> signal.Signals:
-    loop = asyncio.get_running_loop()
-    received: asyncio.Future[signal.Signals] = loop.create_future()
-
-    def on_signal(sig: signal.Signals) -> None:
-        if not received.done():
-            received.set_result(sig)
-
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, on_signal, sig)
-    try:
-        # Only now can a stop signal be caught: announcing readiness earlier would let a prompt
-        # SIGTERM kill the process instead of stopping it cleanly.
-        if on_ready is not None:
-            on_ready()
-        return await received
-    finally:
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-
-
-def wait_for_stop_signal(*, on_ready: Callable[[], None] | None = None) -> signal.Signals:
-    """Block until SIGTERM or SIGINT arrives and return which; `on_ready` runs once the handlers are in place."""
-    return asyncio.run(_wait_for_signal(on_ready))

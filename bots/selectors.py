@@ -48,14 +48,10 @@ def setting_fields(*, bot: Bot) -> tuple[SettingField, ...]:
     return manifest.setting_fields() if manifest is not None else ()
 
 
-def setting_field_get(*, bot: Bot, key: str) -> SettingField:
-    """One declared field of the bot; UnknownSetting when its manifest has no such key."""
-    return BotSettings(setting_fields(bot=bot)).field(key)
-
-
-def setting_state(*, settings: BotSettings, key: str, overridden: bool) -> SettingState:
+def setting_state(*, settings: BotSettings, key: str) -> SettingState:
     """Resolve one key for display; a value that cannot resolve becomes an error message instead of a failure."""
     setting = settings.field(key)
+    overridden = settings.has_override(key)
     try:
         resolved = settings.resolve(key)
     except SettingResolutionError as exc:
@@ -66,8 +62,7 @@ def setting_state(*, settings: BotSettings, key: str, overridden: bool) -> Setti
 def setting_states(*, bot: Bot) -> list[SettingState]:
     """Every declared setting of the bot, resolved for display, secrets masked."""
     settings = bot.settings
-    overridden = set(bot.setting_overrides.values_list("key", flat=True))
-    return [setting_state(settings=settings, key=f.key, overridden=f.key in overridden) for f in settings.fields]
+    return [setting_state(settings=settings, key=f.key) for f in settings.fields]
 
 
 def setting_state_get(*, bot: Bot, key: str) -> SettingState:
@@ -75,8 +70,7 @@ def setting_state_get(*, bot: Bot, key: str) -> SettingState:
     settings = bot.settings
     if not settings.declares(key):
         raise UnknownSetting(f"Bot {bot.slug!r} declares no setting or credential {key!r}", key=key)
-    overridden = bot.setting_overrides.filter(key=key).exists()
-    return setting_state(settings=settings, key=key, overridden=overridden)
+    return setting_state(settings=settings, key=key)
 
 
 def _grouped(rows: list[tuple[str, str, str]], prefix: str) -> GroupedChoices:

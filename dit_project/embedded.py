@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -244,10 +243,3 @@ def status(home: Path) -> list[ServiceStatus]:
         ServiceStatus("postgres", postgres_running(home), str(_pg_data_dir(home))),
         ServiceStatus("redis", redis_running(home), redis_url_for(home) or str(_redis_dir(home))),
     ]
-
-
-def remove(home: Path) -> None:
-    """Stop both services and delete the project folder (used by `dev.py reset`)."""
-    stop_redis(home)
-    stop_postgres(home)
-    shutil.rmtree(home, ignore_errors=True)

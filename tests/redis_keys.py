@@ -10,6 +10,17 @@ import redis
 from django.conf import settings
 
 
+def delete_keys(*patterns: str) -> None:
+    """Delete every key matching any of the glob `patterns` (and no other) from the shared Redis."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        keys = [key for pattern in patterns for key in client.scan_iter(match=pattern, count=500)]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @contextmanager
 def redis_key_prefix(area: str) -> Iterator[str]:
     """A fresh prefix `dit:<area>:<random>`; every key under it is deleted on the way out."""
@@ -17,10 +28,4 @@ def redis_key_prefix(area: str) -> Iterator[str]:
     try:
         yield prefix
     finally:
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        try:
-            keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-            if keys:
-                client.delete(*keys)
-        finally:
-            client.close()
+        delete_keys(f"{prefix}:*")
