@@ -23,7 +23,7 @@ from dit_project.vault import MASK
 
 
 @admin.register(Bot)
-class BotAdmin(admin.ModelAdmin):
+class BotAdmin(admin.ModelAdmin[Bot]):
     list_display = ["slug", "name", "version", "manifest_version", "updated_at", "settings_link"]
     list_select_related = ["current_manifest"]
     search_fields = ["slug", "name"]
@@ -97,7 +97,7 @@ class BotAdmin(admin.ModelAdmin):
 
 
 @admin.register(BotManifest)
-class BotManifestAdmin(admin.ModelAdmin):
+class BotManifestAdmin(admin.ModelAdmin[BotManifest]):
     list_display = ["bot", "version", "short_digest", "source", "created_at"]
     list_select_related = ["bot"]
     list_filter = ["bot"]
@@ -120,7 +120,7 @@ class BotManifestAdmin(admin.ModelAdmin):
 
 
 @admin.register(SettingOverride)
-class SettingOverrideAdmin(admin.ModelAdmin):
+class SettingOverrideAdmin(admin.ModelAdmin[SettingOverride]):
     list_display = ["bot", "key", "shown_value", "is_secret", "updated_by", "updated_at"]
     list_select_related = ["bot", "updated_by"]
     list_filter = ["bot", "is_secret"]
@@ -139,20 +139,20 @@ class SettingOverrideAdmin(admin.ModelAdmin):
         return MASK if override.is_secret else json.dumps(override.value, ensure_ascii=False)
 
 
-class GuildChannelInline(admin.TabularInline):
+class GuildChannelInline(admin.TabularInline[GuildChannel, Guild]):
     model = GuildChannel
     extra = 0
     fields = ["external_id", "name", "kind"]
 
 
-class GuildRoleInline(admin.TabularInline):
+class GuildRoleInline(admin.TabularInline[GuildRole, Guild]):
     model = GuildRole
     extra = 0
     fields = ["external_id", "name"]
 
 
 @admin.register(Guild)
-class GuildAdmin(admin.ModelAdmin):
+class GuildAdmin(admin.ModelAdmin[Guild]):
     list_display = ["name", "bot", "platform", "external_id", "channel_count", "role_count", "synced_at"]
     list_select_related = ["bot"]
     list_filter = ["bot", "platform"]

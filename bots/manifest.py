@@ -263,7 +263,8 @@ def _items(value: Any, name: str) -> list[tuple[int, dict[str, Any]]]:
 def _number(value: Any) -> int | float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return value
+    number: int | float = value
+    return number
 
 
 def _options(raw: Any) -> tuple[SelectOption, ...]:

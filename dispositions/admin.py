@@ -51,7 +51,7 @@ def _result_rows(scores: Iterable[CandidateScore]) -> list[dict[str, Any]]:
     return [row.as_dict() for row in scores]
 
 
-class PersonaDispositionWeightInline(admin.TabularInline):
+class PersonaDispositionWeightInline(admin.TabularInline[PersonaDispositionWeight, Persona]):
     model = PersonaDispositionWeight
     fields = ["disposition", "weight"]
     extra = 0
@@ -69,7 +69,7 @@ class PersonaDispositionWeightInline(admin.TabularInline):
 
 
 @admin.register(Persona)
-class PersonaAdmin(admin.ModelAdmin):
+class PersonaAdmin(admin.ModelAdmin[Persona]):
     form = PersonaAdminForm
     list_display = ["name", "wake_word_list", "voice_count", "updated_at"]
     search_fields = ["name"]
@@ -87,7 +87,7 @@ class PersonaAdmin(admin.ModelAdmin):
 
 
 @admin.register(Disposition)
-class DispositionAdmin(admin.ModelAdmin):
+class DispositionAdmin(admin.ModelAdmin[Disposition]):
     form = DispositionAdminForm
     list_display = [
         "slug",
@@ -148,7 +148,7 @@ class ChannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel_id=value) if value else queryset
 
 
-class SubagentRunInline(admin.TabularInline):
+class SubagentRunInline(admin.TabularInline[SubagentRun, DispositionDecision]):
     model = SubagentRun
     fields = ["persona", "latency_ms", "cost_usd", "model_used", "error"]
     readonly_fields = ["persona", "latency_ms", "cost_usd", "model_used", "error"]
@@ -160,7 +160,7 @@ class SubagentRunInline(admin.TabularInline):
 
 
 @admin.register(DispositionDecision)
-class DispositionDecisionAdmin(admin.ModelAdmin):
+class DispositionDecisionAdmin(admin.ModelAdmin[DispositionDecision]):
     change_form_template = "admin/dispositions/dispositiondecision/change_form.html"
     list_display = [
         "id",

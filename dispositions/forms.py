@@ -30,7 +30,7 @@ class LinesField(forms.CharField):
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
-class PersonaAdminForm(forms.ModelForm):
+class PersonaAdminForm(forms.ModelForm[Persona]):
     banned_phrases = LinesField(required=False, help_text="One phrase per line.")
     never_do = LinesField(required=False, help_text="One rule per line.")
     wake_words = LinesField(required=False, help_text="One name or nickname per line.")
@@ -43,7 +43,7 @@ class PersonaAdminForm(forms.ModelForm):
         fields = ["name", "soul_text", "banned_phrases", "never_do", "wake_words", "eligible_voices"]
 
 
-class DispositionAdminForm(forms.ModelForm):
+class DispositionAdminForm(forms.ModelForm[Disposition]):
     fanout_plan = forms.MultipleChoiceField(
         choices=ResearchPersona.choices, widget=forms.CheckboxSelectMultiple, required=False
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
@@ -11,7 +13,7 @@ from django.utils.functional import cached_property
 EXACT_COUNT_BELOW = 10_000
 
 
-class EstimatedCountPaginator(Paginator):
+class EstimatedCountPaginator(Paginator[Any]):
     """Pages a large append-only table without COUNT(*) over all of it: the planner's estimate will do."""
 
     @cached_property

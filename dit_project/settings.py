@@ -11,9 +11,13 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import django_stubs_ext
 import environ
 
 from dit_project import embedded
+
+# Admin and form classes are subscripted with their model (ModelAdmin[Bot]) for the type checker.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from gateway.models import (
 from gateway.services import token_issue
 
 
-class ProviderForm(forms.ModelForm):
+class ProviderForm(forms.ModelForm[Provider]):
     """A provider with a write-only API key: the stored key is never sent back to the browser."""
 
     base_url = forms.URLField(
@@ -54,7 +54,7 @@ class ProviderForm(forms.ModelForm):
 
 
 @admin.register(Provider)
-class ProviderAdmin(admin.ModelAdmin):
+class ProviderAdmin(admin.ModelAdmin[Provider]):
     form = ProviderForm
     list_display = ["name", "base_url", "has_api_key", "connect_timeout_seconds", "timeout_seconds", "is_active"]
     list_filter = ["is_active"]
@@ -66,14 +66,14 @@ class ProviderAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):
+class ModelPriceAdmin(admin.ModelAdmin[ModelPrice]):
     list_display = ["model", "provider", "input_usd_per_million", "output_usd_per_million"]
     list_select_related = ["provider"]
     list_filter = ["provider"]
     search_fields = ["model"]
 
 
-class PolicyFallbackInline(admin.TabularInline):
+class PolicyFallbackInline(admin.TabularInline[PolicyFallback, GatewayPolicy]):
     model = PolicyFallback
     extra = 1
     ordering = ["position"]
@@ -81,7 +81,7 @@ class PolicyFallbackInline(admin.TabularInline):
 
 
 @admin.register(GatewayPolicy)
-class GatewayPolicyAdmin(admin.ModelAdmin):
+class GatewayPolicyAdmin(admin.ModelAdmin[GatewayPolicy]):
     list_display = [
         "purpose",
         "scope",
@@ -101,14 +101,14 @@ class GatewayPolicyAdmin(admin.ModelAdmin):
         return obj.scope_label
 
 
-class GatewayTokenForm(forms.ModelForm):
+class GatewayTokenForm(forms.ModelForm[GatewayToken]):
     class Meta:
         model = GatewayToken
         fields = ["bot_id", "label", "revoked_at"]
 
 
 @admin.register(GatewayToken)
-class GatewayTokenAdmin(admin.ModelAdmin):
+class GatewayTokenAdmin(admin.ModelAdmin[GatewayToken]):
     """Tokens are shown in plain text once, in the message after creation; only their hash is kept."""
 
     form = GatewayTokenForm
@@ -137,7 +137,7 @@ class GatewayTokenAdmin(admin.ModelAdmin):
         )
 
 
-class BudgetEnvelopeForm(forms.ModelForm):
+class BudgetEnvelopeForm(forms.ModelForm[BudgetEnvelope]):
     class Meta:
         model = BudgetEnvelope
         fields = ["guild_id", "period_start", "period_end", "allocated_usd"]
@@ -151,7 +151,7 @@ class BudgetEnvelopeForm(forms.ModelForm):
 
 
 @admin.register(BudgetEnvelope)
-class BudgetEnvelopeAdmin(admin.ModelAdmin):
+class BudgetEnvelopeAdmin(admin.ModelAdmin[BudgetEnvelope]):
     form = BudgetEnvelopeForm
     list_display = ["guild_id", "period_start", "period_end", "allocated_usd", "spent_usd", "reserved_usd", "remaining"]
     search_fields = ["guild_id"]
@@ -164,7 +164,7 @@ class BudgetEnvelopeAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageEvent)
-class UsageEventAdmin(admin.ModelAdmin):
+class UsageEventAdmin(admin.ModelAdmin[UsageEvent]):
     """Read-only: usage is written by the gateway alone."""
 
     list_display = [

@@ -31,7 +31,7 @@ def redis_client() -> aioredis.Redis:
     cached = _clients.get(loop)
     if cached is not None and cached[0] == url:
         return cached[1]
-    client = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     _clients[loop] = (url, client)
     return client
 
@@ -43,11 +43,9 @@ def key(*parts: object) -> str:
 
 def bump_config_version() -> None:
     """Tell every process that routing configuration changed (blocking; called on config saves)."""
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
     try:
-        client.set(key(CONFIG_VERSION), f"{time.time_ns()}")
+        with redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2) as client:
+            client.set(key(CONFIG_VERSION), f"{time.time_ns()}")
     except redis.RedisError as exc:
         # Cached plans still expire after routing.PLAN_MAX_AGE_SECONDS; the edit itself must not fail.
         logger.warning("gateway: could not announce a configuration change: %s", exc)
-    finally:
-        client.close()

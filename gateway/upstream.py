@@ -158,7 +158,7 @@ async def chat(route: Route, params: Mapping[str, Any]) -> ChatCompletion:
     named, extra = _split(params, CHAT_PARAMS)
     try:
         result = await client_for(route).chat.completions.create(model=route.model, extra_body=extra or None, **named)
-    except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a provider failure
+    except Exception as exc:
         raise classify(exc) from exc
     if not isinstance(result, ChatCompletion) or not result.choices:
         raise UpstreamFailure(Outcome.INVALID_RESPONSE, "the provider sent no completion", retryable=True)
@@ -172,7 +172,7 @@ async def chat_stream(route: Route, params: Mapping[str, Any]) -> AsyncGenerator
         stream = await client_for(route).chat.completions.create(
             model=route.model, stream=True, stream_options={"include_usage": True}, extra_body=extra or None, **named
         )
-    except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a provider failure
+    except Exception as exc:
         raise classify(exc) from exc
     try:
         iterator = stream.__aiter__()
@@ -181,7 +181,7 @@ async def chat_stream(route: Route, params: Mapping[str, Any]) -> AsyncGenerator
                 chunk = await iterator.__anext__()
             except StopAsyncIteration:
                 return
-            except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a provider failure
+            except Exception as exc:
                 raise classify(exc) from exc
             yield chunk
     finally:
@@ -195,7 +195,7 @@ async def embeddings(route: Route, params: Mapping[str, Any]) -> CreateEmbedding
         result = await client_for(route).embeddings.create(
             model=route.model, encoding_format="float", extra_body=extra or None, **named
         )
-    except Exception as exc:  # noqa: BLE001 - classify() re-raises anything that is not a provider failure
+    except Exception as exc:
         raise classify(exc) from exc
     if not isinstance(result, CreateEmbeddingResponse) or not result.data:
         raise UpstreamFailure(Outcome.INVALID_RESPONSE, "the provider sent no embeddings", retryable=True)

@@ -13,7 +13,7 @@ from memory.models import Transcript, TranscriptRevision
 PREVIEW_CHARS = 80
 
 
-class TranscriptRevisionInline(admin.TabularInline):
+class TranscriptRevisionInline(admin.TabularInline[TranscriptRevision, Transcript]):
     """Edits of a transcript line, in the order they were made."""
 
     model = TranscriptRevision
@@ -30,7 +30,7 @@ class TranscriptRevisionInline(admin.TabularInline):
 
 
 @admin.register(Transcript)
-class TranscriptAdmin(admin.ModelAdmin):
+class TranscriptAdmin(admin.ModelAdmin[Transcript]):
     """The raw record: list, filter and read; edits show as revisions; nothing is changed here."""
 
     list_display = ("seq", "created_at", "guild_id", "channel_name", "author_display_name", "role", "preview")

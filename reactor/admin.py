@@ -12,7 +12,7 @@ from reactor.models import ReactorEvent
 
 
 @admin.register(ReactorEvent)
-class ReactorEventAdmin(admin.ModelAdmin):
+class ReactorEventAdmin(admin.ModelAdmin[ReactorEvent]):
     """The event log as it was written: list, filter and read; never add, edit or delete."""
 
     list_display = ("id", "created_at", "kind", "guild_id", "channel_id", "idempotency_key")

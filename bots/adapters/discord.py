@@ -357,7 +357,7 @@ class DiscordAdapter(PlatformAdapter):
                 return
             try:
                 await delivery()
-            except Exception:
+            except Exception:  # noqa: BLE001 - one failing event must not stop the ones after it
                 # One failing event must not stop the ones after it; the traceback goes to the log.
                 _log.exception("the inbound handler failed on a Discord event")
 

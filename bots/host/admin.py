@@ -15,7 +15,7 @@ from bots.host.services import MUTE_MINUTES_MAX, MUTE_MINUTES_MIN, mute_create, 
 from dit_project.admin import EstimatedCountPaginator
 
 
-class ChannelMuteAddForm(forms.ModelForm):
+class ChannelMuteAddForm(forms.ModelForm[ChannelMute]):
     minutes = forms.FloatField(
         min_value=MUTE_MINUTES_MIN, max_value=MUTE_MINUTES_MAX, initial=60, help_text="How long the mute lasts."
     )
@@ -26,7 +26,7 @@ class ChannelMuteAddForm(forms.ModelForm):
 
 
 @admin.register(ChannelMute)
-class ChannelMuteAdmin(admin.ModelAdmin):
+class ChannelMuteAdmin(admin.ModelAdmin[ChannelMute]):
     list_display = ["channel_id", "bot", "source", "muted_by", "created_at", "until", "is_active_now", "lifted_by"]
     list_filter = ["source", "bot"]
     list_select_related = ["bot"]
@@ -110,7 +110,7 @@ class ChannelMuteAdmin(admin.ModelAdmin):
 
 
 @admin.register(OutboundBeat)
-class OutboundBeatAdmin(admin.ModelAdmin):
+class OutboundBeatAdmin(admin.ModelAdmin[OutboundBeat]):
     list_display = ["decision", "index", "kind", "status", "channel_id", "created_at", "sent_at"]
     list_filter = ["status", "kind", "platform"]
     list_select_related = ["decision"]
@@ -141,7 +141,7 @@ class OutboundBeatAdmin(admin.ModelAdmin):
 
 
 @admin.register(BotAccount)
-class BotAccountAdmin(admin.ModelAdmin):
+class BotAccountAdmin(admin.ModelAdmin[BotAccount]):
     list_display = ["bot", "platform", "user_id", "display_name", "seen_at"]
     list_select_related = ["bot"]
     readonly_fields = ["bot", "platform", "user_id", "display_name", "seen_at"]

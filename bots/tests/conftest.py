@@ -47,7 +47,7 @@ def run_manage(child_env) -> Callable[..., subprocess.CompletedProcess[str]]:
     """Run `manage.py ARGS` to completion in a child process; return its exit code and output."""
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603
+        return subprocess.run(
             [sys.executable, str(MANAGE), *args],
             cwd=ROOT,
             env={**child_env, **(env or {})},

@@ -73,7 +73,7 @@ class BotFactory(factory.django.DjangoModelFactory[Bot]):
     version = "1.0.0"
 
     @factory.post_generation
-    def manifest(obj: Bot, create: bool, extracted: Any, **kwargs: Any) -> None:  # noqa: N805
+    def manifest(obj: Bot, create: bool, extracted: Any, **kwargs: Any) -> None:
         if not extracted:
             return
         data = copy.deepcopy(extracted) if isinstance(extracted, dict) else manifest_data(slug=obj.slug, name=obj.name)

@@ -233,7 +233,7 @@ def test_sigterm_during_a_turn_drains_it_and_exits_zero(
         DISCORD_TOKEN=local_discord.bot_token,
         DIT_HOST_REDIS_PREFIX=host_redis_prefix,
     )
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, str(MANAGE), "runbot", "e2e"],
         cwd=ROOT,
         env=env,
@@ -268,7 +268,7 @@ def test_a_bad_token_fails_fast_with_a_clear_message_and_exit_code_2(
 ):
     env = runbot_env(local_discord, gateway_on_openai_server, DISCORD_TOKEN="not-a-valid-token-at-all")
 
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, str(MANAGE), "runbot", "e2e"],
         cwd=ROOT,
         env=env,
@@ -294,7 +294,7 @@ def test_login_failures_are_retried_until_discord_answers(runbot_world, local_di
         STARTUP_RETRY_BASE_SECONDS="0.05",
         STARTUP_RETRY_MAX_SECONDS="0.2",
     )
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, str(MANAGE), "runbot", "e2e"],
         cwd=ROOT,
         env=env,

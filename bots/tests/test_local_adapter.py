@@ -170,7 +170,7 @@ def test_runbot_local_chats_in_the_terminal_without_a_discord_token_and_exits_on
     gateway_on_openai_server.queue_reply(reply_json("hi alice, I'm here"))
     env = runbot_env(None, gateway_on_openai_server, DIT_HOST_REDIS_PREFIX=host_redis_prefix)
 
-    result = subprocess.run(  # noqa: S603
+    result = subprocess.run(
         [sys.executable, str(MANAGE), "runbot", "e2e", "--local"],
         cwd=ROOT,
         env=env,

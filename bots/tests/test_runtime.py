@@ -87,7 +87,7 @@ def test_runbot_boots_logs_masked_settings_and_stops_cleanly_on_sigterm(child_en
     call_command("loaddata", "default_persona", verbosity=0)
     local_discord.add_guild("Test Guild")
     token = local_discord.bot_token
-    process = subprocess.Popen(  # noqa: S603
+    process = subprocess.Popen(
         [sys.executable, str(MANAGE), "runbot", "example", "--manifest", str(EXAMPLE_MANIFEST)],
         cwd=ROOT,
         env={

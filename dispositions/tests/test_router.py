@@ -511,9 +511,7 @@ def test_the_router_runs_without_django_settings_or_a_database():
     )
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
 
-    out = subprocess.run(  # noqa: S603
-        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
 
     assert out.stdout.split() == ["silent-listen", "False"]
 

@@ -46,7 +46,7 @@ def _wait_for(predicate, timeout: float, what: str):
 
 def _admin_login_status(port: int) -> int | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=2) as response:
             return int(response.status)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return None
@@ -73,7 +73,7 @@ def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ct
         "DIT_HOME": str(tmp_path / "home"),
     }
     with log_path.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(
             [sys.executable, "-m", "dit_project.devstack", "run"],
             cwd=ROOT,
             env=env,

@@ -22,7 +22,7 @@ def test_the_bench_reports_added_p50_for_each_mode_and_writes_only_its_section(t
     argv = [sys.executable, "bench/gateway.py", "--requests", "8", "--rounds", "2", "--warmup", "1"]
     argv += ["--throughput-requests", "8", "--concurrency", "2", "--write-docs", "--docs", str(document)]
 
-    finished = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)  # noqa: S603
+    finished = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
 
     assert finished.returncode == 0, finished.stderr[-2000:]
     rows = re.findall(r"^\| (gateway[^|]+) \| [\d.]+ \| [\d.]+ \| ([+-][\d.]+) \|", finished.stdout, re.MULTILINE)

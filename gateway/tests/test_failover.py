@@ -183,7 +183,7 @@ def stream_text(**kwargs):
         try:
             async for text in gateway.stream(purpose="synth-mid", messages=HELLO, **kwargs):
                 received.append(text)
-        except Exception as exc:  # handed back for the test to assert on
+        except Exception as exc:  # noqa: BLE001 - handed back for the test to assert on
             return received, exc
         return received, None
 

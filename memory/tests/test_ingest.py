@@ -241,7 +241,7 @@ def test_a_malformed_message_is_refused_with_an_error_naming_the_field(overrides
 def _collect(results: dict[str, Any], name: str, work: Any) -> None:
     try:
         results[name] = work()
-    except BaseException as exc:  # re-raised in the test thread below
+    except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread below
         results[name] = exc
     finally:
         connections.close_all()

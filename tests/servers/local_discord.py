@@ -496,7 +496,7 @@ class LocalDiscord:
             self._loop = loop
             try:
                 loop.run_until_complete(self._serve(sock))
-            except BaseException as exc:  # reported to the starting thread, which raises it
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread, which raises it
                 failure.append(exc)
                 started.set()
                 return

@@ -191,7 +191,7 @@ class OpenAIServer:
             asyncio.set_event_loop(loop)
             try:
                 loop.run_until_complete(self._serve())
-            except BaseException as exc:  # reported to the starting thread below
+            except BaseException as exc:  # noqa: BLE001 - reported to the starting thread below
                 failure.append(exc)
                 ready.set()
                 return

@@ -241,7 +241,7 @@ async def play(
 @contextmanager
 def _seeded(run: _Run, seed: int) -> Iterator[None]:
     """Every decision of the run draws its router seed from one generator seeded by the run."""
-    run.seeds = random.Random(seed)  # noqa: S311 - the router's chance, replayable from the logged seed
+    run.seeds = random.Random(seed)
     yield
 
 
@@ -425,7 +425,7 @@ async def _start_thread(run: _Run, step: BotStartsThread) -> None:
 
 
 def _client_knows_thread(instance: _Instance, thread_id: str) -> bool:
-    client = instance.adapter._client  # noqa: SLF001 - the cache is what decides how a message's channel reads
+    client = instance.adapter._client
     return client is not None and client.get_channel(int(thread_id)) is not None
 
 
