@@ -38,7 +38,8 @@ from dispositions.choices import (  # noqa: E402
     Voice,
 )
 from dispositions.defaults import default_routing  # noqa: E402
-from dispositions.router import DispositionSpec, PersonaSpec, RouterConfig, TurnContext, route_turn  # noqa: E402
+from dispositions.router import route_turn  # noqa: E402
+from dispositions.specs import DispositionSpec, Moment, PersonaSpec, RouterConfig  # noqa: E402
 
 DOC = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Router"
@@ -74,7 +75,7 @@ def padded_candidates(base: Sequence[DispositionSpec], count: int) -> list[Dispo
     return specs[:count]
 
 
-def turn_contexts(count: int) -> list[TurnContext]:
+def turn_contexts(count: int) -> list[Moment]:
     """A seeded spread of moments: reactive, speculative and self-followup, addressed or not."""
     rng = random.Random(2024)
     contexts = []
@@ -82,7 +83,7 @@ def turn_contexts(count: int) -> list[TurnContext]:
         trigger = rng.choice(TriggerKind.values)
         kind = rng.choice(AddressKind.values)
         contexts.append(
-            TurnContext(
+            Moment(
                 trigger=trigger,
                 message_text="what year was that?" if trigger == TriggerKind.REACTIVE else None,
                 addressed=kind != AddressKind.NONE,

@@ -17,8 +17,8 @@ from django.utils.safestring import SafeString
 
 from dispositions.forms import DispositionAdminForm, PersonaAdminForm, WhatIfForm
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
-from dispositions.router import CandidateScore
 from dispositions.services import decision_inputs, replay, what_if
+from dispositions.specs import CandidateScore
 from dit_project.errors import ApplicationError
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dispositions.router import DispositionSpec, PersonaSpec
+from dispositions.specs import DispositionSpec, PersonaSpec
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "default_persona.json"
 

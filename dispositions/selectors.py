@@ -10,7 +10,7 @@ from django.db.models import Count, FloatField, OuterRef, QuerySet, Subquery, Va
 from django.db.models.functions import Coalesce
 
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight
-from dispositions.router import DispositionSpec, PersonaSpec
+from dispositions.specs import DispositionSpec, PersonaSpec
 from dit_project.errors import NotFound
 
 

@@ -13,18 +13,17 @@ from typing import Any
 from asgiref.sync import async_to_sync
 
 from dispositions.models import DispositionDecision, SubagentRun
-from dispositions.router import (
+from dispositions.router import aroute_turn, route_turn
+from dispositions.selectors import aload_routing_candidates, load_routing_candidates
+from dispositions.specs import (
     DispositionSpec,
+    Moment,
     PersonaSpec,
     RouterConfig,
     RouterInputs,
     RoutingResult,
     TieBreaker,
-    TurnContext,
-    aroute_turn,
-    route_turn,
 )
-from dispositions.selectors import aload_routing_candidates, load_routing_candidates
 from dit_project.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -58,7 +57,7 @@ def _decision_fields(
         "bot_id": bot_id,
         "inbound_message_id": inbound_message_id,
         "persona_id": inputs.persona.id,
-        "trigger_kind": inputs.context.trigger,
+        "trigger_kind": inputs.moment.trigger,
         "candidate_scores": [row.as_dict() for row in result.scores],
         "gates": list(result.gates),
         "chosen_disposition_id": chosen.id,
@@ -81,7 +80,7 @@ def _decision_fields(
 
 def record_decision(
     *,
-    context: TurnContext,
+    moment: Moment,
     persona: PersonaSpec,
     candidates: Sequence[DispositionSpec],
     config: RouterConfig,
@@ -93,7 +92,7 @@ def record_decision(
     router_latency_ms: float = 0.0,
 ) -> DispositionDecision:
     """Write a routing decision with its full inputs, so it can be replayed."""
-    inputs = RouterInputs(context=context, persona=persona, candidates=tuple(candidates), config=config)
+    inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
     return DispositionDecision.objects.create(
         **_decision_fields(
             inputs=inputs,
@@ -109,7 +108,7 @@ def record_decision(
 
 def decide_turn(
     *,
-    context: TurnContext,
+    moment: Moment,
     persona_id: int,
     config: RouterConfig,
     seed: int | None = None,
@@ -124,12 +123,12 @@ def decide_turn(
     seed = new_seed() if seed is None else seed
     started = time.perf_counter()
     if tiebreaker is None:
-        result = route_turn(context, persona, candidates, config, seed=seed)
+        result = route_turn(moment, persona, candidates, config, seed=seed)
     else:
-        result = async_to_sync(aroute_turn)(context, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
+        result = async_to_sync(aroute_turn)(moment, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
     latency_ms = (time.perf_counter() - started) * 1000
     return record_decision(
-        context=context,
+        moment=moment,
         persona=persona,
         candidates=candidates,
         config=config,
@@ -144,7 +143,7 @@ def decide_turn(
 
 async def adecide_turn(
     *,
-    context: TurnContext,
+    moment: Moment,
     persona_id: int,
     config: RouterConfig,
     seed: int | None = None,
@@ -158,9 +157,9 @@ async def adecide_turn(
     persona, candidates = await aload_routing_candidates(persona_id)
     seed = new_seed() if seed is None else seed
     started = time.perf_counter()
-    result = await aroute_turn(context, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
+    result = await aroute_turn(moment, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
     latency_ms = (time.perf_counter() - started) * 1000
-    inputs = RouterInputs(context=context, persona=persona, candidates=tuple(candidates), config=config)
+    inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
     return await DispositionDecision.objects.acreate(
         **_decision_fields(
             inputs=inputs,
@@ -207,7 +206,7 @@ class ReplayOutcome:
 def _rerun(decision: DispositionDecision, inputs: RouterInputs) -> RoutingResult:
     # The logged tie-break answer stands in for the classifier, so a replay never calls a model.
     return route_turn(
-        inputs.context,
+        inputs.moment,
         inputs.persona,
         inputs.candidates,
         inputs.config,
@@ -241,7 +240,7 @@ def what_if(decision: DispositionDecision, weights: Mapping[str, float]) -> Rout
         persona = inputs.persona.with_weights(weights)
     except ValueError as exc:
         raise ApplicationError(str(exc), code="invalid_weight") from exc
-    return _rerun(decision, RouterInputs(inputs.context, persona, inputs.candidates, inputs.config))
+    return _rerun(decision, RouterInputs(inputs.moment, persona, inputs.candidates, inputs.config))
 
 
 def record_turn_outcome(

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from dispositions.choices import OutputShape, ReasoningDepth, RiskAppetite, Voice
-from dispositions.router import DispositionSpec, PersonaSpec
+from dispositions.specs import DispositionSpec, PersonaSpec
 from dit_project.errors import ApplicationError
 from gateway.choices import Purpose
 from gateway.parser import extract_json, schema_errors

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Protocol, cast
 
-from dispositions.router import TieBreaker
+from dispositions.specs import TieBreaker
 from dit_project.errors import ApplicationError
 
 logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from typing import Any
 
 from bots.bot_settings import BotSettings
 from bots.host.errors import HostConfigurationError
-from dispositions.router import RouterConfig
+from dispositions.specs import RouterConfig
 
 DEFAULT_MUTE_PHRASES = ("stop", "shut up", "be quiet", "stfu", "hush")
 

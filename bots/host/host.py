@@ -65,9 +65,10 @@ from bots.host.signals import channel_signals, find_late_question
 from bots.host.turns import TurnRequest, ingest_message_for, line_for_arrival, line_for_item, line_for_message
 from dispositions.choices import AddressKind, InterruptionHandling, OutputShape, TriggerKind
 from dispositions.models import DispositionDecision
-from dispositions.router import DispositionSpec, PersonaSpec, RoutingResult, TurnContext, aroute_turn
+from dispositions.router import aroute_turn
 from dispositions.selectors import aload_routing_candidates
 from dispositions.services import new_seed, record_decision, record_turn_outcome
+from dispositions.specs import DispositionSpec, Moment, PersonaSpec, RoutingResult
 from dispositions.synthesis import (
     ConversationLine,
     FoldIn,
@@ -437,7 +438,7 @@ class Host:
         signals = channel_signals(
             items, turn_message_ids=set(request.message_ids), own_user_ids=self._own_ids, now=timezone.now()
         )
-        context = TurnContext(
+        context = Moment(
             trigger=TriggerKind.REACTIVE,
             message_text=request.text[:2000],
             addressed=addressed,
@@ -477,7 +478,7 @@ class Host:
         mute = await sync_to_async(selectors.active_mute)(bot_id=self.bot.bot_id, channel_id=channel.id)
         items = await sync_to_async(narrow_live)(channel.id, RECENT_ITEMS)
         signals = channel_signals(items, turn_message_ids=set(), own_user_ids=self._own_ids, now=timezone.now())
-        context = TurnContext(
+        context = Moment(
             trigger=trigger,
             activity_per_minute=signals.activity_per_minute,
             lull_seconds=signals.lull_seconds,
@@ -542,7 +543,7 @@ class Host:
             return 1.0
         return 1.0 if fraction is None else max(0.0, fraction)
 
-    async def _decide(self, turn: _Turn, context: TurnContext, *, inbound_message_id: str) -> bool:
+    async def _decide(self, turn: _Turn, context: Moment, *, inbound_message_id: str) -> bool:
         """Route and record the decision; False when the turn ends here (silent, or answered before)."""
         persona, candidates = await aload_routing_candidates(self.bot.persona_id)
         tiebreaker = (

@@ -14,9 +14,10 @@ from bots.host.models import OutboundBeat
 from bots.tests.hostkit import make_disposition, make_persona, reply_json
 from dispositions.choices import OutputShape
 from dispositions.models import DispositionDecision
-from dispositions.router import RouterConfig, TurnContext, route_turn
+from dispositions.router import route_turn
 from dispositions.selectors import load_routing_candidates
 from dispositions.services import record_decision
+from dispositions.specs import Moment, RouterConfig
 
 
 async def speaking_persona():
@@ -49,7 +50,7 @@ def test_the_database_refuses_a_second_reactive_decision_for_one_message(db):
     persona = make_persona()
     make_disposition(persona, "quick-react")
     spec, candidates = load_routing_candidates(persona.pk)
-    context = TurnContext(message_text="hi", addressed=True, address_kind="mention")
+    context = Moment(message_text="hi", addressed=True, address_kind="mention")
     result = route_turn(context, spec, candidates, RouterConfig(), seed=1)
     values: dict[str, Any] = {
         "context": context,
@@ -76,10 +77,10 @@ async def test_a_message_that_already_has_a_decision_is_not_answered_again(make_
 
     def decided_elsewhere():
         spec, candidates = load_routing_candidates(persona.pk)
-        context = TurnContext(message_text="hi", addressed=True, address_kind="mention")
+        context = Moment(message_text="hi", addressed=True, address_kind="mention")
         result = route_turn(context, spec, candidates, RouterConfig(), seed=1)
         record_decision(
-            context=context,
+            moment=context,
             persona=spec,
             candidates=candidates,
             config=RouterConfig(),

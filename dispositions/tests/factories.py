@@ -6,9 +6,10 @@ import factory
 
 from dispositions.choices import ContextStrategy, OutputShape, ReasoningDepth, RiskAppetite, SearchPosture, Voice
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
-from dispositions.router import RouterConfig, TurnContext, route_turn
+from dispositions.router import route_turn
 from dispositions.selectors import load_routing_candidates
 from dispositions.services import record_decision
+from dispositions.specs import Moment, RouterConfig
 
 
 class PersonaFactory(factory.django.DjangoModelFactory[Persona]):
@@ -46,19 +47,19 @@ class PersonaDispositionWeightFactory(factory.django.DjangoModelFactory[PersonaD
 def make_decision(
     *,
     persona: Persona,
-    context: TurnContext | None = None,
+    context: Moment | None = None,
     config: RouterConfig | None = None,
     seed: int = 7,
     channel_id: str = "c-1",
     guild_id: str = "g-1",
 ) -> DispositionDecision:
     """A decision routed for real over the persona's candidates and recorded through the service."""
-    context = context or TurnContext(message_text="hello")
+    context = context or Moment(message_text="hello")
     config = config or RouterConfig()
     persona_spec, candidates = load_routing_candidates(persona.pk)
     result = route_turn(context, persona_spec, candidates, config, seed=seed)
     return record_decision(
-        context=context,
+        moment=context,
         persona=persona_spec,
         candidates=candidates,
         config=config,

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from dispositions.models import Disposition, DispositionDecision, PersonaDispositionWeight
-from dispositions.router import RouterConfig, TurnContext
 from dispositions.services import decide_turn
+from dispositions.specs import Moment, RouterConfig
 from dispositions.tests.factories import make_decision
 
 pytestmark = pytest.mark.django_db
@@ -15,7 +15,7 @@ CHANGELIST = reverse("admin:dispositions_dispositiondecision_changelist")
 
 def mention_decision(persona, seed=11):
     return decide_turn(
-        context=TurnContext(message_text="@dit what now", addressed=True, address_kind="mention"),
+        moment=Moment(message_text="@dit what now", addressed=True, address_kind="mention"),
         persona_id=persona.pk,
         config=RouterConfig(),
         seed=seed,
@@ -123,7 +123,7 @@ def test_the_disposition_page_groups_the_dimensions_and_validates_the_window(adm
 def test_the_decision_list_is_read_only_and_filterable(admin_client, default_persona):
     reactive = mention_decision(default_persona)
     speculative = decide_turn(
-        context=TurnContext(trigger="speculative", lull_seconds=7200),
+        moment=Moment(trigger="speculative", lull_seconds=7200),
         persona_id=default_persona.pk,
         config=RouterConfig(),
         seed=1,

@@ -10,8 +10,8 @@ from drf_spectacular.generators import SchemaGenerator
 
 from dispositions.api import urls as disposition_urls
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight
-from dispositions.router import RouterConfig, TurnContext
 from dispositions.services import decide_turn
+from dispositions.specs import Moment, RouterConfig
 from dispositions.tests.factories import PersonaFactory, SubagentRunFactory, make_decision
 
 pytestmark = pytest.mark.django_db
@@ -191,7 +191,7 @@ def test_a_decision_detail_carries_scores_reasons_and_replayable_inputs(member_c
 def test_decisions_filter_by_trigger_disposition_channel_and_time(member_client, default_persona):
     reactive = make_decision(persona=default_persona, channel_id="c-a")
     speculative = decide_turn(
-        context=TurnContext(trigger="speculative", lull_seconds=5000),
+        moment=Moment(trigger="speculative", lull_seconds=5000),
         persona_id=default_persona.pk,
         config=RouterConfig(),
         seed=3,

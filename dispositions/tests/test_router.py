@@ -11,20 +11,16 @@ from pathlib import Path
 import pytest
 
 from dispositions.defaults import default_routing
-from dispositions.router import (
+from dispositions.router import aroute_turn, build_tiebreak_prompt, estimate_cost, route_turn, score_candidates
+from dispositions.specs import (
     SILENT_LISTEN,
     DispositionSpec,
     FollowupHint,
+    Moment,
     PersonaSpec,
     RouterConfig,
     RouterInputs,
     TieBreak,
-    TurnContext,
-    aroute_turn,
-    build_tiebreak_prompt,
-    estimate_cost,
-    route_turn,
-    score_candidates,
 )
 
 PERSONA, SPECS = default_routing()
@@ -42,7 +38,7 @@ def scores(context, *, persona=PERSONA, specs=SPECS, config=CONFIG):
 
 
 def test_a_mention_removes_silent_listen_from_the_candidates():
-    context = TurnContext(message_text="@dit hi", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit hi", addressed=True, address_kind="mention")
 
     rows = scores(context)
 
@@ -53,19 +49,19 @@ def test_a_mention_removes_silent_listen_from_the_candidates():
 
 @pytest.mark.parametrize("kind", ["reply", "name"])
 def test_a_reply_or_a_call_by_name_also_removes_silence(kind):
-    context = TurnContext(message_text="dit?", addressed=True, address_kind=kind)
+    context = Moment(message_text="dit?", addressed=True, address_kind=kind)
 
     assert scores(context)[SILENT_LISTEN].eliminated_by is not None
 
 
 def test_a_direct_message_is_always_answered():
-    context = TurnContext(message_text="hey", is_dm=True)
+    context = Moment(message_text="hey", is_dm=True)
 
     assert scores(context)[SILENT_LISTEN].eliminated_by == "addressed: silence not allowed"
 
 
 def test_an_unprompted_turn_into_a_busy_channel_is_mostly_listened_to():
-    busy = TurnContext(trigger="speculative", lull_seconds=30, activity_per_minute=6)
+    busy = Moment(trigger="speculative", lull_seconds=30, activity_per_minute=6)
     quiet = replace(busy, lull_seconds=3 * 3600, activity_per_minute=0)
 
     busy_silence = chosen_over_seeds(busy)[SILENT_LISTEN] / len(SEEDS)
@@ -76,7 +72,7 @@ def test_an_unprompted_turn_into_a_busy_channel_is_mostly_listened_to():
 
 
 def test_a_message_in_the_bots_thread_may_still_be_listened_to():
-    context = TurnContext(message_text="lol", addressed=True, address_kind="thread")
+    context = Moment(message_text="lol", addressed=True, address_kind="thread")
 
     row = scores(context)[SILENT_LISTEN]
 
@@ -85,7 +81,7 @@ def test_a_message_in_the_bots_thread_may_still_be_listened_to():
 
 
 def test_sleep_forces_silent_listen_even_when_mentioned():
-    context = TurnContext(message_text="@dit wake up", addressed=True, address_kind="mention", asleep=True)
+    context = Moment(message_text="@dit wake up", addressed=True, address_kind="mention", asleep=True)
 
     result = route_turn(context, PERSONA, SPECS, CONFIG, seed=3)
 
@@ -95,7 +91,7 @@ def test_sleep_forces_silent_listen_even_when_mentioned():
 
 
 def test_a_message_said_to_someone_else_is_listened_to_over_every_seed():
-    context = TurnContext(message_text="@bob did you see that?", question_detected=True, said_to_someone_else=True)
+    context = Moment(message_text="@bob did you see that?", question_detected=True, said_to_someone_else=True)
 
     chosen = chosen_over_seeds(context)
 
@@ -104,22 +100,20 @@ def test_a_message_said_to_someone_else_is_listened_to_over_every_seed():
 
 
 def test_a_sender_over_the_threat_threshold_is_not_engaged():
-    context = TurnContext(
-        message_text="@dit you are trash", addressed=True, address_kind="mention", sender_threat_score=0.9
-    )
+    context = Moment(message_text="@dit you are trash", addressed=True, address_kind="mention", sender_threat_score=0.9)
 
     assert set(chosen_over_seeds(context, seeds=range(200))) == {SILENT_LISTEN}
     assert "not engaged" in route_turn(context, PERSONA, SPECS, CONFIG, seed=1).gates[0]
 
 
 def test_a_sender_just_under_the_threshold_is_engaged():
-    context = TurnContext(message_text="@dit hm", addressed=True, address_kind="mention", sender_threat_score=0.69)
+    context = Moment(message_text="@dit hm", addressed=True, address_kind="mention", sender_threat_score=0.69)
 
     assert SILENT_LISTEN not in chosen_over_seeds(context, seeds=range(200))
 
 
 def test_a_bot_message_starts_no_chain_unless_bot_chains_are_allowed():
-    blocked = TurnContext(message_text="beep", addressed=True, address_kind="mention", sender_is_bot=True)
+    blocked = Moment(message_text="beep", addressed=True, address_kind="mention", sender_is_bot=True)
     allowed = replace(blocked, bot_chain_allowed=True)
 
     assert set(chosen_over_seeds(blocked, seeds=range(200))) == {SILENT_LISTEN}
@@ -128,7 +122,7 @@ def test_a_bot_message_starts_no_chain_unless_bot_chains_are_allowed():
 
 @pytest.mark.parametrize("trigger", ["reactive", "self_followup"])
 def test_speculative_only_dispositions_are_removed_outside_speculative_triggers(trigger):
-    context = TurnContext(trigger=trigger, followup_bias="add-nuance" if trigger == "self_followup" else None)
+    context = Moment(trigger=trigger, followup_bias="add-nuance" if trigger == "self_followup" else None)
 
     rows = scores(context)
 
@@ -137,7 +131,7 @@ def test_speculative_only_dispositions_are_removed_outside_speculative_triggers(
 
 
 def test_speculative_only_dispositions_stay_on_a_speculative_trigger():
-    rows = scores(TurnContext(trigger="speculative", lull_seconds=3600))
+    rows = scores(Moment(trigger="speculative", lull_seconds=3600))
 
     assert rows["late-night-musing"].eliminated_by is None
     assert rows["late-night-musing"].score > 0
@@ -145,13 +139,13 @@ def test_speculative_only_dispositions_stay_on_a_speculative_trigger():
 
 @pytest.mark.parametrize("trigger", ["speculative", "self_followup"])
 def test_a_muted_channel_forces_silence_on_unprompted_triggers(trigger):
-    context = TurnContext(trigger=trigger, unprompted_muted=True, lull_seconds=3600, followup_bias="go-deeper")
+    context = Moment(trigger=trigger, unprompted_muted=True, lull_seconds=3600, followup_bias="go-deeper")
 
     assert set(chosen_over_seeds(context, seeds=range(300))) == {SILENT_LISTEN}
 
 
 def test_a_muted_channel_still_answers_a_mention():
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention", unprompted_muted=True)
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention", unprompted_muted=True)
 
     assert SILENT_LISTEN not in chosen_over_seeds(context, seeds=range(200))
 
@@ -159,7 +153,7 @@ def test_a_muted_channel_still_answers_a_mention():
 def test_an_ineligible_voice_is_removed_but_silent_listen_never_is():
     persona = replace(PERSONA, eligible_voices=frozenset({"deadpan"}))
 
-    rows = scores(TurnContext(message_text="hm"), persona=persona)
+    rows = scores(Moment(message_text="hm"), persona=persona)
 
     assert rows["roast-back"].eliminated_by == "persona: voice sharp not eligible"
     assert rows["factual-recall"].eliminated_by is None
@@ -167,7 +161,7 @@ def test_an_ineligible_voice_is_removed_but_silent_listen_never_is():
 
 
 def test_persona_weight_multiplies_the_score_and_zero_removes_the_disposition():
-    context = TurnContext(message_text="hm")
+    context = Moment(message_text="hm")
     base = scores(context, persona=PERSONA.with_weights({"quick-react": 1.0}))["quick-react"].score
 
     doubled = scores(context, persona=PERSONA.with_weights({"quick-react": 2.0}))["quick-react"]
@@ -186,7 +180,7 @@ def test_cost_grows_with_reasoning_fanout_and_shape_and_silence_is_free():
 
 
 def test_an_exhausted_budget_leaves_only_cheap_or_silent_dispositions():
-    context = TurnContext(message_text="@dit explain", addressed=True, address_kind="mention", budget_remaining=0.0)
+    context = Moment(message_text="@dit explain", addressed=True, address_kind="mention", budget_remaining=0.0)
 
     rows = scores(context)
     chosen = chosen_over_seeds(context, seeds=range(500))
@@ -198,7 +192,7 @@ def test_an_exhausted_budget_leaves_only_cheap_or_silent_dispositions():
 
 
 def test_a_low_budget_clamps_expensive_dispositions_harder_than_cheap_ones():
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     full = scores(context)
     low = scores(replace(context, budget_remaining=0.1))
 
@@ -210,9 +204,9 @@ def test_a_low_budget_clamps_expensive_dispositions_harder_than_cheap_ones():
 
 
 def test_an_unanswered_question_boosts_factual_recall_and_a_repeat_boosts_it_more():
-    plain = scores(TurnContext(message_text="nice"))["factual-recall"].score
-    asked = scores(TurnContext(message_text="when?", question_detected=True))["factual-recall"].score
-    repeated = scores(TurnContext(message_text="when?", question_detected=True, unanswered_questions=1))
+    plain = scores(Moment(message_text="nice"))["factual-recall"].score
+    asked = scores(Moment(message_text="when?", question_detected=True))["factual-recall"].score
+    repeated = scores(Moment(message_text="when?", question_detected=True, unanswered_questions=1))
 
     assert plain < asked < repeated["factual-recall"].score
     assert any("repeated unanswered question" in reason for reason in repeated["factual-recall"].reasons)
@@ -220,7 +214,7 @@ def test_an_unanswered_question_boosts_factual_recall_and_a_repeat_boosts_it_mor
 
 
 def test_callback_material_boosts_callback_from_memory_above_the_rest():
-    context = TurnContext(message_text="remember the boat", addressed=True, address_kind="name", callback_material=0.9)
+    context = Moment(message_text="remember the boat", addressed=True, address_kind="name", callback_material=0.9)
 
     rows = scores(context)
 
@@ -230,8 +224,8 @@ def test_callback_material_boosts_callback_from_memory_above_the_rest():
 
 
 def test_a_heated_disagreement_boosts_settle_debate_and_cools_spicy_takes():
-    calm = scores(TurnContext(message_text="no", addressed=True, address_kind="name"))
-    heated = scores(TurnContext(message_text="no", addressed=True, address_kind="name", heated_disagreement=True))
+    calm = scores(Moment(message_text="no", addressed=True, address_kind="name"))
+    heated = scores(Moment(message_text="no", addressed=True, address_kind="name", heated_disagreement=True))
 
     assert heated["settle-debate"].score > 3 * calm["settle-debate"].score
     assert max(heated.values(), key=lambda row: row.score).slug == "settle-debate"
@@ -249,8 +243,8 @@ def test_a_heated_disagreement_boosts_settle_debate_and_cools_spicy_takes():
     ],
 )
 def test_a_self_followup_bias_tilts_towards_its_dispositions(bias, favoured):
-    context = TurnContext(trigger="self_followup", followup_bias=bias)
-    neutral = chosen_over_seeds(TurnContext(trigger="self_followup"), seeds=range(1000))
+    context = Moment(trigger="self_followup", followup_bias=bias)
+    neutral = chosen_over_seeds(Moment(trigger="self_followup"), seeds=range(1000))
 
     biased = chosen_over_seeds(context, seeds=range(1000))
 
@@ -260,7 +254,7 @@ def test_a_self_followup_bias_tilts_towards_its_dispositions(bias, favoured):
 
 
 def test_the_same_seed_replays_the_same_choice_and_seeds_vary_the_choice():
-    context = TurnContext(message_text="hm", addressed=True, address_kind="mention")
+    context = Moment(message_text="hm", addressed=True, address_kind="mention")
 
     first = [route_turn(context, PERSONA, SPECS, CONFIG, seed=seed).chosen.slug for seed in range(200)]
     again = [route_turn(context, PERSONA, SPECS, CONFIG, seed=seed).chosen.slug for seed in range(200)]
@@ -270,7 +264,7 @@ def test_the_same_seed_replays_the_same_choice_and_seeds_vary_the_choice():
 
 
 def test_a_low_temperature_concentrates_choices_on_the_top_score():
-    context = TurnContext(message_text="when?", question_detected=True, unanswered_questions=2)
+    context = Moment(message_text="when?", question_detected=True, unanswered_questions=2)
     cold = replace(CONFIG, temperature=0.1)
 
     warm_share = chosen_over_seeds(context)["factual-recall"] / len(SEEDS)
@@ -281,7 +275,7 @@ def test_a_low_temperature_concentrates_choices_on_the_top_score():
 
 
 def test_a_very_cold_temperature_picks_the_top_score_without_overflowing():
-    context = TurnContext(message_text="remember?", addressed=True, address_kind="name", callback_material=1.0)
+    context = Moment(message_text="remember?", addressed=True, address_kind="name", callback_material=1.0)
     persona = PERSONA.with_weights({"callback-from-memory": 500.0})
 
     result = route_turn(context, persona, SPECS, replace(CONFIG, temperature=0.001), seed=5)
@@ -291,7 +285,7 @@ def test_a_very_cold_temperature_picks_the_top_score_without_overflowing():
 
 
 def test_probabilities_sum_to_one_and_match_observed_frequencies():
-    context = TurnContext(message_text="hm")
+    context = Moment(message_text="hm")
     result = route_turn(context, PERSONA, SPECS, CONFIG, seed=0)
     counts = chosen_over_seeds(context, seeds=range(4000))
 
@@ -303,7 +297,7 @@ def test_probabilities_sum_to_one_and_match_observed_frequencies():
 def test_when_every_candidate_is_gated_out_the_router_listens():
     speakers = [spec for spec in SPECS if spec.slug != SILENT_LISTEN]
 
-    result = route_turn(TurnContext(asleep=True), PERSONA, speakers, CONFIG, seed=1)
+    result = route_turn(Moment(asleep=True), PERSONA, speakers, CONFIG, seed=1)
 
     assert result.fallback is True
     assert result.chosen.slug == SILENT_LISTEN
@@ -311,7 +305,7 @@ def test_when_every_candidate_is_gated_out_the_router_listens():
 
 
 def test_silent_listen_holds_the_configured_odds_on_an_unremarkable_message():
-    context = TurnContext(message_text="lol", activity_per_minute=2)
+    context = Moment(message_text="lol", activity_per_minute=2)
     result = route_turn(context, PERSONA, SPECS, CONFIG, seed=0)
 
     silent = result.score_for(SILENT_LISTEN)
@@ -325,7 +319,7 @@ async def test_the_tiebreak_is_off_by_default_and_never_consulted():
         asked.append(options)
         return options[0]
 
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     result = await aroute_turn(context, PERSONA, SPECS, CONFIG, seed=1, tiebreaker=tiebreaker)
 
     assert asked == []
@@ -340,7 +334,7 @@ async def test_the_tiebreak_answer_decides_a_tight_top_cluster():
         return "factual-recall"
 
     # Mentioned with no other signal: the neutral-weight speakers tie at the top.
-    context = TurnContext(message_text="@dit thoughts?", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit thoughts?", addressed=True, address_kind="mention")
     config = replace(CONFIG, tiebreak_enabled=True, tiebreak_margin=0.05)
 
     results = [
@@ -361,7 +355,7 @@ async def test_a_tiebreak_answer_outside_the_options_falls_back_to_sampling():
         offered.append(options)
         return "roast-everyone"
 
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(CONFIG, tiebreak_enabled=True, tiebreak_margin=0.05)
 
     with_bad_answer = [
@@ -380,7 +374,7 @@ async def test_no_tiebreak_when_the_top_score_stands_clear():
         asked.append(options)
         return options[0]
 
-    context = TurnContext(message_text="when??", addressed=True, address_kind="name", unanswered_questions=3)
+    context = Moment(message_text="when??", addressed=True, address_kind="name", unanswered_questions=3)
     config = replace(CONFIG, tiebreak_enabled=True, tiebreak_margin=0.05)
 
     result = await aroute_turn(context, PERSONA, SPECS, config, seed=1, tiebreaker=tiebreaker)
@@ -390,7 +384,7 @@ async def test_no_tiebreak_when_the_top_score_stands_clear():
 
 
 def test_a_logged_tiebreak_answer_replays_without_a_classifier():
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(CONFIG, tiebreak_enabled=True, tiebreak_margin=0.05)
 
     result = route_turn(context, PERSONA, SPECS, config, seed=9, tiebreak_answer="quick-react", tiebreak_consulted=True)
@@ -401,7 +395,7 @@ def test_a_logged_tiebreak_answer_replays_without_a_classifier():
 
 
 def test_the_tiebreak_prompt_describes_the_moment_and_each_option():
-    context = TurnContext(message_text="is it 1998 or 1999?", question_detected=True, heated_disagreement=True)
+    context = Moment(message_text="is it 1998 or 1999?", question_detected=True, heated_disagreement=True)
     scored = score_candidates(context, PERSONA, SPECS, CONFIG)
 
     prompt = build_tiebreak_prompt(context, scored, ["factual-recall", "settle-debate"])
@@ -412,7 +406,7 @@ def test_the_tiebreak_prompt_describes_the_moment_and_each_option():
 
 
 def test_off_axis_variety_follows_the_configured_rate_and_says_so():
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(CONFIG, off_axis_rate=0.2)
 
     results = [route_turn(context, PERSONA, SPECS, config, seed=seed) for seed in range(3000)]
@@ -427,17 +421,17 @@ def test_off_axis_variety_follows_the_configured_rate_and_says_so():
 def test_off_axis_never_applies_to_silence_or_at_rate_zero():
     never = replace(CONFIG, off_axis_rate=0.0)
     always = replace(CONFIG, off_axis_rate=1.0)
-    mention = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    mention = Moment(message_text="@dit", addressed=True, address_kind="mention")
 
     assert not any(route_turn(mention, PERSONA, SPECS, never, seed=s).off_axis for s in range(300))
     assert all(route_turn(mention, PERSONA, SPECS, always, seed=s).off_axis for s in range(300))
-    assert not route_turn(TurnContext(asleep=True), PERSONA, SPECS, always, seed=1).off_axis
+    assert not route_turn(Moment(asleep=True), PERSONA, SPECS, always, seed=1).off_axis
 
 
 def test_router_inputs_round_trip_through_json_and_route_identically():
     hint = FollowupHint(0.5, "go-deeper", 10, 20)
     specs = (*SPECS, replace(BY_SLUG["quick-react"], slug="quick-react-2", followup_hint=hint, id=None))
-    context = TurnContext(
+    context = Moment(
         message_text="dit when is it",
         addressed=True,
         address_kind="name",
@@ -450,13 +444,13 @@ def test_router_inputs_round_trip_through_json_and_route_identically():
 
     rebuilt = RouterInputs.from_dict(json.loads(json.dumps(inputs.as_dict())))
 
-    assert rebuilt.context == inputs.context
+    assert rebuilt.moment == inputs.moment
     assert rebuilt.candidates == inputs.candidates
     assert rebuilt.config == inputs.config
     assert dict(rebuilt.persona.weights) == dict(PERSONA.weights)
     for seed in range(100):
-        a = route_turn(inputs.context, inputs.persona, inputs.candidates, inputs.config, seed=seed)
-        b = route_turn(rebuilt.context, rebuilt.persona, rebuilt.candidates, rebuilt.config, seed=seed)
+        a = route_turn(inputs.moment, inputs.persona, inputs.candidates, inputs.config, seed=seed)
+        b = route_turn(rebuilt.moment, rebuilt.persona, rebuilt.candidates, rebuilt.config, seed=seed)
         assert (a.chosen.slug, a.context_strategy, a.scores) == (b.chosen.slug, b.context_strategy, b.scores)
 
 
@@ -474,7 +468,7 @@ def test_router_inputs_round_trip_through_json_and_route_identically():
 )
 def test_a_turn_context_with_a_bad_value_names_the_field(kwargs, message):
     with pytest.raises(ValueError, match=message):
-        TurnContext(**kwargs)
+        Moment(**kwargs)
 
 
 def test_a_disposition_spec_with_an_unknown_dimension_value_names_it():
@@ -503,10 +497,11 @@ def test_the_router_runs_without_django_settings_or_a_database():
     root = Path(__file__).resolve().parents[2]
     code = (
         "import django.conf\n"
-        "from dispositions.router import TurnContext, route_turn, RouterConfig\n"
+        "from dispositions.router import route_turn\n"
+        "from dispositions.specs import Moment, RouterConfig\n"
         "from dispositions.defaults import default_routing\n"
         "persona, specs = default_routing()\n"
-        "r = route_turn(TurnContext(asleep=True), persona, specs, RouterConfig(), seed=1)\n"
+        "r = route_turn(Moment(asleep=True), persona, specs, RouterConfig(), seed=1)\n"
         "print(r.chosen.slug, django.conf.settings.configured)\n"
     )
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}

@@ -1,7 +1,7 @@
 """Group-chat situations written as data, routed over the shipped persona for at least 1,000 seeds each.
 
 Each scenario is a short transcript (who said what, in which channel, how many seconds ago), turned
-into a TurnContext by `context_from_chat`, with the dispositions that may and may not be chosen.
+into a Moment by `context_from_chat`, with the dispositions that may and may not be chosen.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from dispositions.router import SILENT_LISTEN, DispositionSpec, PersonaSpec, RouterConfig, TurnContext, route_turn
+from dispositions.router import route_turn
 from dispositions.selectors import load_routing_candidates
+from dispositions.specs import SILENT_LISTEN, DispositionSpec, Moment, PersonaSpec, RouterConfig
 
 SEEDS = range(1000, 2200)  # 1,200 seeds per scenario
 SPECULATIVE_ONLY = {"late-night-musing", "observation-drop"}
@@ -66,7 +67,7 @@ def _normalised(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.lower()).strip()
 
 
-def context_from_chat(scenario: Scenario, persona: PersonaSpec) -> TurnContext:
+def context_from_chat(scenario: Scenario, persona: PersonaSpec) -> Moment:
     """Turn a transcript into what the router sees: the last line (if reactive) is the inbound message."""
     lines = sorted(scenario.lines, key=lambda line: -line.ago)  # oldest first
     here = [line for line in lines if line.channel == scenario.channel]
@@ -82,7 +83,7 @@ def context_from_chat(scenario: Scenario, persona: PersonaSpec) -> TurnContext:
     heat_markers = sum(
         bool(re.search(r"\b(wrong|no way|nonsense|you always)\b|!!", line.text, re.I)) for line in recent
     )
-    return TurnContext(
+    return Moment(
         trigger=scenario.trigger,
         message_text=inbound.text if inbound else None,
         addressed=kind != "none",

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from dispositions.models import DispositionDecision
-from dispositions.router import FollowupHint
 from dispositions.selectors import aload_routing_candidates, decision_aggregate, load_routing_candidates
+from dispositions.specs import FollowupHint
 from dispositions.tests.factories import (
     DispositionFactory,
     PersonaDispositionWeightFactory,

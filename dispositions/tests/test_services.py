@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 
 from dispositions.choices import AddressKind, FollowupBias, TriggerKind
 from dispositions.models import DispositionDecision
-from dispositions.router import RouterConfig, TurnContext
 from dispositions.services import (
     ReplayError,
     adecide_turn,
@@ -19,22 +18,23 @@ from dispositions.services import (
     replay,
     what_if,
 )
+from dispositions.specs import Moment, RouterConfig
 from dit_project.errors import ApplicationError
 
 pytestmark = pytest.mark.django_db
 
 
-def decide(persona, context: TurnContext, *, seed: int) -> DispositionDecision:
+def decide(persona, context: Moment, *, seed: int) -> DispositionDecision:
     """A decision for `persona` under the default router config, by bot 1 in guild g, channel c."""
     return decide_turn(
-        context=context, persona_id=persona.pk, config=RouterConfig(), seed=seed, guild_id="g", channel_id="c", bot_id=1
+        moment=context, persona_id=persona.pk, config=RouterConfig(), seed=seed, guild_id="g", channel_id="c", bot_id=1
     )
 
 
-def random_context(rng: random.Random) -> TurnContext:
+def random_context(rng: random.Random) -> Moment:
     trigger = rng.choice(TriggerKind.values)
     kind = rng.choice(AddressKind.values)
-    return TurnContext(
+    return Moment(
         trigger=trigger,
         message_text=None if trigger != TriggerKind.REACTIVE else rng.choice(["hm", "what year?", "dit!", "lol"]),
         addressed=kind != AddressKind.NONE,
@@ -77,10 +77,10 @@ def random_config(rng: random.Random) -> RouterConfig:
 
 
 def test_decide_turn_records_the_choice_with_its_full_inputs(default_persona):
-    context = TurnContext(message_text="dit what year?", addressed=True, address_kind="name", question_detected=True)
+    context = Moment(message_text="dit what year?", addressed=True, address_kind="name", question_detected=True)
 
     decision = decide_turn(
-        context=context,
+        moment=context,
         persona_id=default_persona.pk,
         config=RouterConfig(off_axis_rate=0.0),
         seed=12345,
@@ -136,7 +136,7 @@ def test_every_recorded_decision_replays_to_the_same_choice(default_persona):
 
         decisions.append(
             decide_turn(
-                context=random_context(rng),
+                moment=random_context(rng),
                 persona_id=default_persona.pk,
                 config=config,
                 seed=rng.getrandbits(63),
@@ -156,14 +156,14 @@ def test_every_recorded_decision_replays_to_the_same_choice(default_persona):
 
 
 def test_replay_uses_the_logged_tiebreak_answer_instead_of_sampling(default_persona):
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = RouterConfig(tiebreak_enabled=True, tiebreak_margin=0.05)
 
     async def pick_vibing_if_offered(prompt, options):
         return "factual-recall"
 
     decision = decide_turn(
-        context=context,
+        moment=context,
         persona_id=default_persona.pk,
         config=config,
         seed=5,
@@ -184,7 +184,7 @@ def test_replay_uses_the_logged_tiebreak_answer_instead_of_sampling(default_pers
 
 
 def test_replay_notices_when_the_logged_choice_differs(default_persona):
-    decision = decide(default_persona, TurnContext(asleep=True), seed=1)
+    decision = decide(default_persona, Moment(asleep=True), seed=1)
     DispositionDecision.objects.filter(pk=decision.pk).update(chosen_slug="roast-back")
     decision.refresh_from_db()
 
@@ -195,17 +195,15 @@ def test_replay_notices_when_the_logged_choice_differs(default_persona):
 
 
 def test_replay_of_a_row_with_broken_inputs_names_the_problem(default_persona):
-    decision = decide(default_persona, TurnContext(), seed=1)
+    decision = decide(default_persona, Moment(), seed=1)
     decision.router_inputs["context"]["mood"] = "grumpy"
 
-    with pytest.raises(ReplayError, match="unknown TurnContext fields: mood"):
+    with pytest.raises(ReplayError, match="unknown Moment fields: mood"):
         replay(decision)
 
 
 def test_what_if_shows_another_choice_under_other_weights_without_saving(default_persona):
-    decision = decide(
-        default_persona, TurnContext(message_text="@dit", addressed=True, address_kind="mention"), seed=77
-    )
+    decision = decide(default_persona, Moment(message_text="@dit", addressed=True, address_kind="mention"), seed=77)
     others = {row["slug"]: 0.0 for row in decision.candidate_scores if row["slug"] != "roast-back"}
 
     result = what_if(decision, {**others, "roast-back": 5.0})
@@ -219,7 +217,7 @@ def test_what_if_shows_another_choice_under_other_weights_without_saving(default
 
 
 def test_what_if_with_the_logged_weights_gives_the_logged_choice(default_persona):
-    decision = decide(default_persona, TurnContext(message_text="hm"), seed=4)
+    decision = decide(default_persona, Moment(message_text="hm"), seed=4)
 
     result = what_if(decision, decision.router_inputs["persona"]["weights"])
 
@@ -227,7 +225,7 @@ def test_what_if_with_the_logged_weights_gives_the_logged_choice(default_persona
 
 
 def test_what_if_refuses_unknown_dispositions_and_negative_weights(default_persona):
-    decision = decide(default_persona, TurnContext(), seed=4)
+    decision = decide(default_persona, Moment(), seed=4)
 
     with pytest.raises(ApplicationError, match="not candidates: dance-off"):
         what_if(decision, {"dance-off": 1.0})
@@ -236,11 +234,11 @@ def test_what_if_refuses_unknown_dispositions_and_negative_weights(default_perso
 
 
 async def test_the_async_decision_matches_the_sync_one_for_the_same_seed(async_db_connections, default_persona):
-    context = TurnContext(message_text="dit?", addressed=True, address_kind="name", question_detected=True)
+    context = Moment(message_text="dit?", addressed=True, address_kind="name", question_detected=True)
     config = RouterConfig(off_axis_rate=0.3)
 
     decision = await adecide_turn(
-        context=context,
+        moment=context,
         persona_id=default_persona.pk,
         config=config,
         seed=31337,
@@ -259,7 +257,7 @@ async def test_the_async_decision_matches_the_sync_one_for_the_same_seed(async_d
 
 
 def test_the_host_records_what_happened_after_the_decision(default_persona):
-    decision = decide(default_persona, TurnContext(message_text="@dit", addressed=True, address_kind="mention"), seed=4)
+    decision = decide(default_persona, Moment(message_text="@dit", addressed=True, address_kind="mention"), seed=4)
 
     record_turn_outcome(
         decision=decision,
@@ -279,7 +277,7 @@ def test_the_host_records_what_happened_after_the_decision(default_persona):
 
 
 def test_an_unknown_interruption_handling_is_refused(default_persona):
-    decision = decide(default_persona, TurnContext(), seed=4)
+    decision = decide(default_persona, Moment(), seed=4)
 
     with pytest.raises(ValidationError) as error:
         record_turn_outcome(decision=decision, interruption="exploded")
@@ -290,7 +288,7 @@ def test_an_unknown_interruption_handling_is_refused(default_persona):
 
 
 def test_subagent_runs_are_logged_against_their_decision(default_persona):
-    decision = decide(default_persona, TurnContext(), seed=4)
+    decision = decide(default_persona, Moment(), seed=4)
 
     run = record_subagent_run(
         decision=decision,
@@ -310,10 +308,10 @@ def test_subagent_runs_are_logged_against_their_decision(default_persona):
 def test_decide_turn_without_a_seed_draws_one(default_persona):
     config = replace(RouterConfig(), off_axis_rate=0.0)
     first = decide_turn(
-        context=TurnContext(), persona_id=default_persona.pk, config=config, guild_id="g", channel_id="c", bot_id=1
+        moment=Moment(), persona_id=default_persona.pk, config=config, guild_id="g", channel_id="c", bot_id=1
     )
     second = decide_turn(
-        context=TurnContext(), persona_id=default_persona.pk, config=config, guild_id="g", channel_id="c", bot_id=1
+        moment=Moment(), persona_id=default_persona.pk, config=config, guild_id="g", channel_id="c", bot_id=1
     )
 
     assert first.stochasticity_seed != second.stochasticity_seed
@@ -323,6 +321,6 @@ def test_decide_turn_without_a_seed_draws_one(default_persona):
 
 def test_a_seed_too_large_for_the_log_is_refused_before_anything_is_written(default_persona):
     with pytest.raises(ApplicationError, match="does not fit the decision log"):
-        decide(default_persona, TurnContext(), seed=2**64)
+        decide(default_persona, Moment(), seed=2**64)
 
     assert DispositionDecision.objects.count() == 0

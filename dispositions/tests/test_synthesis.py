@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from dispositions.choices import OutputShape, ReasoningDepth, RiskAppetite, Voice
-from dispositions.router import DispositionSpec, PersonaSpec
+from dispositions.specs import DispositionSpec, PersonaSpec
 from dispositions.synthesis import (
     REACTION_CHOICES,
     ConversationLine,

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 import pytest
 
 from dispositions.defaults import default_routing
-from dispositions.router import RouterConfig, TurnContext, aroute_turn
+from dispositions.router import aroute_turn
+from dispositions.specs import Moment, RouterConfig
 from dispositions.tiebreak import make_gateway_tiebreaker, parse_tiebreak_answer
 from dit_project.errors import ApplicationError
 
@@ -70,7 +71,7 @@ async def test_the_gateway_tiebreak_asks_router_classify_and_returns_the_named_o
 async def test_a_gateway_failure_makes_the_router_sample_instead(caplog):
     client = RecordingClient(error=ApplicationError("budget envelope exhausted", code="budget_exhausted"))
     tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", client=client)
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(RouterConfig(), tiebreak_enabled=True, tiebreak_margin=0.05)
 
     with caplog.at_level(logging.WARNING, logger="dispositions.tiebreak"):
@@ -86,7 +87,7 @@ async def test_a_gateway_failure_makes_the_router_sample_instead(caplog):
 async def test_the_router_uses_the_gateway_answer():
     client = RecordingClient(answer="quick-react")
     tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", client=client)
-    context = TurnContext(message_text="@dit", addressed=True, address_kind="mention")
+    context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(RouterConfig(), tiebreak_enabled=True, tiebreak_margin=0.05)
 
     results = [await aroute_turn(context, PERSONA, SPECS, config, seed=s, tiebreaker=tiebreak) for s in range(20)]
