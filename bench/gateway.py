@@ -5,7 +5,7 @@
 
 The same request (one short user message, a short reply) goes to the local OpenAI-compatible server
 (tests/servers/openai_server.py) four ways: straight there with the openai client; through the gateway
-in-process (`gateway.complete`), without and with a guild budget; and through the gateway's HTTP
+in-process (`gateway.client.complete`), without and with a guild budget; and through the gateway's HTTP
 endpoint served by uvicorn in its own process, with the openai client. Latency is measured one request
 at a time, in interleaved rounds so drift hits every mode alike; throughput with concurrent requests.
 The gateway uses a database of its own (created, migrated and dropped here) and its own Redis prefix.
@@ -47,8 +47,8 @@ from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
 
-import gateway  # noqa: E402
 from bench.report import machine, percentile, publish  # noqa: E402
+from gateway import client as gateway  # noqa: E402
 from gateway.services import budget_envelope_create, gateway_token_create  # noqa: E402
 from tests.redis_keys import delete_keys  # noqa: E402
 from tests.servers.openai_server import OpenAIServer, Reply  # noqa: E402

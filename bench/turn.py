@@ -47,7 +47,7 @@ from bench.report import machine, percentile, publish  # noqa: E402
 from bots.adapters.local import LocalAdapter  # noqa: E402
 from bots.host.config import HostConfig  # noqa: E402
 from bots.host.host import Host, HostBot  # noqa: E402
-from bots.host.observers import DecisionMade, TurnEnded  # noqa: E402
+from bots.host.observers import DecisionMade, Ended  # noqa: E402
 from bots.models import Bot  # noqa: E402
 from dispositions.choices import ContextStrategy, OutputShape, ReasoningDepth, RiskAppetite, SearchPosture  # noqa: E402
 from dispositions.models import Disposition, Persona, PersonaDispositionWeight  # noqa: E402
@@ -97,7 +97,7 @@ class Clock:
     def decision_made(self, event: DecisionMade) -> None:
         """Not timed."""
 
-    def turn_ended(self, event: TurnEnded) -> None:
+    def turn_ended(self, event: Ended) -> None:
         """Resolve the channel's waiter with the moment its turn ended."""
         now = time.perf_counter()
         waiter = self.waiters.pop(event.channel_id, None)
@@ -124,7 +124,7 @@ async def host_rounds(
 
     host = Host(
         bot=HostBot(bot_id=bot_id, slug="bench", name="Dit", persona_id=persona_id),
-        config=HostConfig(fragment_window_seconds=0, fragment_max_seconds=0, mute_classifier=False),
+        config=HostConfig.build(fragment_window_seconds=0, fragment_max_seconds=0, mute_classifier=False),
         adapter=adapter,
         redis=client,
         redis_prefix=prefix,

@@ -31,6 +31,8 @@ from bots.setting_types import (
 )
 
 SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "manifest.schema.json"
+# Settings groups the framework declares once; a manifest takes them with `"settings": {"include": [...]}`.
+STANDARD_GROUP_FILES = {"host": Path(__file__).resolve().parent / "host" / "settings.json"}
 MANIFEST_FILENAME = "dit.json"
 CREDENTIALS_GROUP = "credentials"
 NOT_JSON = " is not valid JSON"
@@ -355,6 +357,12 @@ def _rule_problems(data: Any) -> Iterator[tuple[JsonPath, str]]:
 
     settings = data.get("settings") if isinstance(data, dict) else None
     first_group_at: dict[str, JsonPath] = {}
+    for include_path, name in _includes(settings):
+        # An included group's keys are declared there, once: a manifest declaring one again is a duplicate.
+        for group in standard_groups(name):
+            first_group_at.setdefault(group["id"], include_path)
+            for entry in group["fields"]:
+                yield from claim(entry["key"], include_path)
     for group_index, group in _items(settings, "groups"):
         group_path: JsonPath = ("settings", "groups", group_index)
         group_id = group.get("id")
@@ -402,9 +410,45 @@ def manifest_text_problems(text: str) -> tuple[Any, list[ManifestProblem]]:
     return data, manifest_problems(data)
 
 
+def _includes(settings: Any) -> list[tuple[JsonPath, str]]:
+    """The standard groups a manifest's settings include, with their locations (unknown names are the schema's)."""
+    names = settings.get("include") if isinstance(settings, dict) else None
+    if not isinstance(names, list):
+        return []
+    return [
+        (("settings", "include", index), name)
+        for index, name in enumerate(names)
+        if isinstance(name, str) and name in STANDARD_GROUP_FILES
+    ]
+
+
+@functools.cache
+def _standard_document(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(STANDARD_GROUP_FILES[name].read_text(encoding="utf-8"))
+    return document
+
+
+def standard_groups(name: str) -> list[dict[str, Any]]:
+    """The raw group entries of a standard settings group set ("host"), in manifest format."""
+    groups: list[dict[str, Any]] = _standard_document(name)["groups"]
+    return groups
+
+
+def standard_fields(name: str) -> tuple[SettingField, ...]:
+    """The typed fields of a standard settings group set: the one place their defaults are stated."""
+    return tuple(
+        _field_from_entry(entry, group=group["id"]) for group in standard_groups(name) for entry in group["fields"]
+    )
+
+
 def _build(data: dict[str, Any]) -> Manifest:
     groups = []
-    for group in data.get("settings", {}).get("groups", []):
+    settings = data.get("settings", {})
+    for _, name in _includes(settings):
+        for group in standard_groups(name):
+            group_fields = tuple(_field_from_entry(entry, group=group["id"]) for entry in group["fields"])
+            groups.append(SettingGroup(id=group["id"], label=group.get("label") or group["id"], fields=group_fields))
+    for group in settings.get("groups", []):
         group_fields = tuple(_field_from_entry(entry, group=group["id"]) for entry in group["fields"])
         groups.append(SettingGroup(id=group["id"], label=group.get("label") or group["id"], fields=group_fields))
     credentials = tuple(

@@ -6,3 +6,9 @@ class DispositionsConfig(AppConfig):
 
     name = "dispositions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Connect the change stamp of routing candidates."""
+        from dispositions import signals
+
+        signals.connect()

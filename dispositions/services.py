@@ -29,6 +29,8 @@ from dit_project.errors import ApplicationError
 logger = logging.getLogger(__name__)
 
 _SEED_BITS = 63  # fits a signed bigint column
+# The change stamp of personas, dispositions and weights: a running host reloads its candidates when it moves.
+ROUTING_STAMP = "routing"
 
 
 def new_seed() -> int:
@@ -36,7 +38,7 @@ def new_seed() -> int:
     return secrets.randbits(_SEED_BITS)
 
 
-def _decision_fields(
+def decision_fields(
     *,
     inputs: RouterInputs,
     result: RoutingResult,
@@ -46,6 +48,7 @@ def _decision_fields(
     inbound_message_id: str,
     router_latency_ms: float,
 ) -> dict[str, Any]:
+    """The columns of a decision row for a routing result and its inputs."""
     if not 0 <= result.seed < 2**_SEED_BITS:
         raise ApplicationError(
             f"Seed {result.seed} does not fit the decision log: use 0 <= seed < 2**63.", code="bad_seed"
@@ -94,7 +97,7 @@ def record_decision(
     """Write a routing decision with its full inputs, so it can be replayed."""
     inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
     return DispositionDecision.objects.create(
-        **_decision_fields(
+        **decision_fields(
             inputs=inputs,
             result=result,
             guild_id=guild_id,
@@ -141,6 +144,32 @@ def decide_turn(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """A routing result with everything it was given and how long it took, ready to be recorded."""
+
+    inputs: RouterInputs
+    result: RoutingResult
+    latency_ms: float
+
+
+async def aroute(
+    *,
+    moment: Moment,
+    persona: PersonaSpec,
+    candidates: Sequence[DispositionSpec],
+    config: RouterConfig,
+    seed: int,
+    tiebreaker: TieBreaker | None = None,
+) -> Routed:
+    """Route a turn over loaded candidates, asking the tie-breaker on a close call; nothing is written."""
+    started = time.perf_counter()
+    result = await aroute_turn(moment, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
+    latency_ms = (time.perf_counter() - started) * 1000
+    inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
+    return Routed(inputs=inputs, result=result, latency_ms=latency_ms)
+
+
 async def adecide_turn(
     *,
     moment: Moment,
@@ -155,20 +184,23 @@ async def adecide_turn(
 ) -> DispositionDecision:
     """Async twin of `decide_turn`, using the ORM's async methods, for the host's event loop."""
     persona, candidates = await aload_routing_candidates(persona_id)
-    seed = new_seed() if seed is None else seed
-    started = time.perf_counter()
-    result = await aroute_turn(moment, persona, candidates, config, seed=seed, tiebreaker=tiebreaker)
-    latency_ms = (time.perf_counter() - started) * 1000
-    inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
+    routed = await aroute(
+        moment=moment,
+        persona=persona,
+        candidates=candidates,
+        config=config,
+        seed=new_seed() if seed is None else seed,
+        tiebreaker=tiebreaker,
+    )
     return await DispositionDecision.objects.acreate(
-        **_decision_fields(
-            inputs=inputs,
-            result=result,
+        **decision_fields(
+            inputs=routed.inputs,
+            result=routed.result,
             guild_id=guild_id,
             channel_id=channel_id,
             bot_id=bot_id,
             inbound_message_id=inbound_message_id,
-            router_latency_ms=latency_ms,
+            router_latency_ms=routed.latency_ms,
         )
     )
 

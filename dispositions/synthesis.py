@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from jsonschema import Draft202012Validator
 
@@ -25,6 +25,7 @@ from dispositions.choices import OutputShape, ReasoningDepth, RiskAppetite, Voic
 from dispositions.specs import DispositionSpec, PersonaSpec
 from dit_project.errors import ApplicationError
 from gateway.choices import Purpose
+from gateway.client import GATEWAY, ModelClient
 from gateway.parser import extract_json, schema_errors
 
 logger = logging.getLogger(__name__)
@@ -105,24 +106,6 @@ RETRY_PROMPT = "Your reply could not be used:\n{errors}\nReply again with only t
 BANNED_RETRY_PROMPT = (
     "Your reply used phrases this persona never says: {phrases}. Say it again without them, same JSON shape."
 )
-
-
-class CompleteFn(Protocol):
-    """The gateway's `complete`, as the synthesizer calls it."""
-
-    def __call__(
-        self,
-        *,
-        purpose: str,
-        messages: Sequence[Mapping[str, Any]],
-        bot_id: int | None = ...,
-        guild_id: str | None = ...,
-        max_tokens: int | None = ...,
-        temperature: float | None = ...,
-        response_format: Mapping[str, Any] | None = ...,
-    ) -> Awaitable[Any]:
-        """One chat completion; the result has `.text`, `.model` and `.cost_usd`."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,12 +313,12 @@ class _Spend:
 
 
 async def _call(
-    complete: CompleteFn,
+    model: ModelClient,
     request: SynthesisRequest,
     messages: list[dict[str, str]],
     spend: _Spend,
 ) -> str:
-    completion = await complete(
+    completion = await model.complete(
         purpose=purpose_for(request.disposition),
         messages=messages,
         bot_id=request.bot_id,
@@ -377,16 +360,12 @@ def _beats(value: Mapping[str, Any], shape: str) -> tuple[SynthesizedBeat, ...]:
     return tuple(beat for beat in beats if beat.text)
 
 
-async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None = None) -> SynthesisResult:
+async def synthesize(request: SynthesisRequest, *, model: ModelClient = GATEWAY) -> SynthesisResult:
     """Run the turn's one synthesizer call (plus at most one retry for bad JSON and one for a banned phrase)."""
     started = time.perf_counter()
     purpose = purpose_for(request.disposition)
     if request.output_shape == OutputShape.SILENT:
         return SynthesisResult(ok=True, purpose=purpose)
-    if complete is None:
-        from gateway.client import complete as gateway_complete
-
-        complete = gateway_complete
     validator = Draft202012Validator(output_schema(request.output_shape))
     messages = [
         {"role": "system", "content": build_system_prompt(request)},
@@ -423,7 +402,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
         return finished(ok=False, error=error)
 
     try:
-        reply = await _call(complete, request, messages, spend)
+        reply = await _call(model, request, messages, spend)
         value, errors = _read(reply, validator, request.output_shape)
         if errors:
             retried = True
@@ -432,7 +411,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": RETRY_PROMPT.format(errors="\n".join(f"- {e}" for e in errors))},
             ]
-            reply = await _call(complete, request, messages, spend)
+            reply = await _call(model, request, messages, spend)
             value, errors = _read(reply, validator, request.output_shape)
             if errors:
                 return failed(f"model output invalid after a retry: {'; '.join(errors)}")
@@ -450,7 +429,7 @@ async def synthesize(request: SynthesisRequest, *, complete: CompleteFn | None =
                 {"role": "assistant", "content": reply},
                 {"role": "user", "content": BANNED_RETRY_PROMPT.format(phrases=", ".join(found))},
             ]
-            again = await _call(complete, request, messages, spend)
+            again = await _call(model, request, messages, spend)
             value, errors = _read(again, validator, request.output_shape)
             if not errors:
                 beats = _beats(value, request.output_shape)

@@ -180,6 +180,10 @@ DIT_GATEWAY_PARSER_MAX_TRIES = env.int("DIT_GATEWAY_PARSER_MAX_TRIES", default=3
 # Host harness -------------------------------------------------------------------------------------
 # Redis key prefix of the host's shared counters (bot-to-bot reply chains); keys add `:bot:{id}:...`.
 DIT_HOST_REDIS_PREFIX = env.str("DIT_HOST_REDIS_PREFIX", default="dit:host")
+# Threads a bot's host runs its database work on (each keeps one connection open).
+DIT_HOST_DB_THREADS = env.int("DIT_HOST_DB_THREADS", default=4)
+# Redis key prefix of change stamps, which tell long-running processes that rows they cache changed.
+DIT_STAMP_PREFIX = env.str("DIT_STAMP_PREFIX", default="dit:stamp")
 
 # API ----------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -11,7 +11,7 @@ the same calls go to that gateway over HTTP, with no change to the caller.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -23,8 +23,11 @@ from gateway.results import Completion, Embeddings
 from gateway.services import validate_guild_id
 
 __all__ = [
+    "GATEWAY",
     "Completion",
     "Embeddings",
+    "GatewayClient",
+    "ModelClient",
     "abudget_remaining_fraction",
     "budget_remaining_fraction",
     "complete",
@@ -185,3 +188,67 @@ async def abudget_remaining_fraction(guild_id: str) -> float | None:
     if _remote():
         return await remote.abudget_remaining_fraction(guild_id)
     return await sync_to_async(selectors.budget_remaining_fraction)(guild_id)
+
+
+class ModelClient(Protocol):
+    """What a caller of models needs: one chat completion for a purpose (the gateway, or a stand-in)."""
+
+    async def complete(
+        self,
+        *,
+        purpose: str,
+        messages: Sequence[Mapping[str, Any]],
+        bot_id: int | None = None,
+        guild_id: str | None = None,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Completion:
+        """One chat completion."""
+        ...
+
+
+class GatewayClient:
+    """The gateway as one object to inject: in-process, or over HTTP when DIT_GATEWAY_URL is set."""
+
+    async def complete(
+        self,
+        *,
+        purpose: str,
+        messages: Sequence[Mapping[str, Any]],
+        bot_id: int | None = None,
+        guild_id: str | None = None,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        response_format: Mapping[str, Any] | None = None,
+        tools: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Completion:
+        """One chat completion (see `complete`)."""
+        return await complete(
+            purpose=purpose,
+            messages=messages,
+            bot_id=bot_id,
+            guild_id=guild_id,
+            model=model,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            response_format=response_format,
+            tools=tools,
+        )
+
+    async def embed(
+        self, *, inputs: Sequence[str], bot_id: int | None = None, guild_id: str | None = None
+    ) -> Embeddings:
+        """Embedding vectors (see `embed`)."""
+        return await embed(inputs=inputs, bot_id=bot_id, guild_id=guild_id)
+
+    def budget_remaining_fraction(self, guild_id: str) -> float | None:
+        """The share of the guild's budget left (see `budget_remaining_fraction`)."""
+        return budget_remaining_fraction(guild_id)
+
+
+GATEWAY = GatewayClient()
+"""The process's gateway client, injected wherever a model is called unless a caller hands in another."""

@@ -19,10 +19,10 @@ class InvalidIngestMessage(ApplicationError):
     status = 400
 
 
-class InvalidTurnScope(ApplicationError):
-    """A turn scope contradicts itself (a DM with a guild id, a guild turn without one)."""
+class InvalidContextScope(ApplicationError):
+    """A context scope contradicts itself (a DM with a guild id, a guild turn without one)."""
 
-    code = "invalid_turn_scope"
+    code = "invalid_context_scope"
     status = 400
 
 

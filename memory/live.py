@@ -95,15 +95,91 @@ def live_window(
     elsewhere = _newest_first(guild_rows.exclude(channel_id=current_channel_id), size, before)
     # One round trip: both newest-first slices, each served by its own index, through UNION ALL.
     rows = list(current.union(elsewhere, all=True))
-    in_current = [row for row in rows if row[_CHANNEL] == current_channel_id]
-    in_others = [row for row in rows if row[_CHANNEL] != current_channel_id]
+    # The union comes back in no set order: newest first within each side, as the slices were taken.
+    newest_first = sorted(rows, key=lambda row: (row[_CREATED_AT], row[_SEQ]), reverse=True)
+    in_current = _items(row for row in newest_first if row[_CHANNEL] == current_channel_id)
+    in_others = _items(row for row in newest_first if row[_CHANNEL] != current_channel_id)
+    return _weighted(in_current, in_others, size=size, current_channel_share=current_channel_share)
+
+
+def _weighted(
+    in_current: list[LiveItem], in_others: list[LiveItem], *, size: int, current_channel_share: float
+) -> list[LiveItem]:
+    """Newest-first items of the current channel and the others, as one window of `size`, oldest first."""
     # The current channel gets its share; whichever side has fewer messages leaves its slack to the other.
     quota = round(size * current_channel_share)
     take_current = min(len(in_current), max(quota, size - len(in_others)))
     take_others = min(len(in_others), size - take_current)
     chosen = in_current[:take_current] + in_others[:take_others]
-    chosen.sort(key=lambda row: (row[_CREATED_AT], row[_SEQ]))
-    return _items(chosen)
+    chosen.sort(key=lambda item: (item.created_at, item.seq))
+    return chosen
+
+
+DEFAULT_RECENT_CHANNEL_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class RecentActivity:
+    """A turn's one read of the transcript: its channel's latest messages and the rest of the guild's.
+
+    Both oldest first. The host reads its router inputs from `channel`; the live strategies build their
+    windows from both, so a turn on the live window costs one query.
+    """
+
+    guild_id: str
+    channel_id: str
+    channel: tuple[LiveItem, ...]
+    elsewhere: tuple[LiveItem, ...]
+    channel_limit: int = DEFAULT_RECENT_CHANNEL_SIZE
+
+    def covers(self, n: int) -> bool:
+        """Whether the channel's last `n` messages are all in this read."""
+        return n <= len(self.channel) or len(self.channel) < self.channel_limit
+
+    def window(self, *, size: int, current_channel_share: float) -> list[LiveItem]:
+        """The guild-wide live window of `size` (see `live_window`) drawn from these rows.
+
+        Exact for any `size` up to the read's sizes (50 in the channel, 40 elsewhere by default).
+        """
+        current = list(reversed(self.channel))[:size]
+        others = list(reversed(self.elsewhere))[:size]
+        return _weighted(current, others, size=size, current_channel_share=current_channel_share)
+
+    def last(self, n: int) -> list[LiveItem]:
+        """The channel's last `n` messages, oldest first."""
+        return list(self.channel[-n:]) if n > 0 else []
+
+
+def recent_activity(
+    *,
+    guild_id: str,
+    channel_id: str,
+    is_dm: bool,
+    channel_size: int = DEFAULT_RECENT_CHANNEL_SIZE,
+    elsewhere_size: int = DEFAULT_LIVE_SIZE,
+) -> RecentActivity:
+    """The channel's last `channel_size` messages and the guild's last `elsewhere_size` elsewhere, in one query."""
+    if is_dm or not guild_id:
+        rows = list(_newest_first(_rows().filter(is_dm=True, guild_id="", channel_id=channel_id), channel_size, None))
+        return RecentActivity(
+            guild_id="",
+            channel_id=channel_id,
+            channel=tuple(_items(reversed(rows))),
+            elsewhere=(),
+            channel_limit=channel_size,
+        )
+    guild_rows = _rows().filter(guild_id=guild_id, is_dm=False)
+    current = _newest_first(guild_rows.filter(channel_id=channel_id), channel_size, None)
+    elsewhere = _newest_first(guild_rows.exclude(channel_id=channel_id), elsewhere_size, None)
+    rows = list(current.union(elsewhere, all=True))
+    ordered = sorted(rows, key=lambda row: (row[_CREATED_AT], row[_SEQ]))
+    return RecentActivity(
+        guild_id=guild_id,
+        channel_id=channel_id,
+        channel=tuple(_items(row for row in ordered if row[_CHANNEL] == channel_id)),
+        elsewhere=tuple(_items(row for row in ordered if row[_CHANNEL] != channel_id)),
+        channel_limit=channel_size,
+    )
 
 
 def narrow_live(channel_id: str, n: int = DEFAULT_NARROW_SIZE) -> list[LiveItem]:

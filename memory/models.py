@@ -125,3 +125,45 @@ class TranscriptRevision(ImmutableTranscriptModel):
 
     def __str__(self) -> str:
         return f"edit of {self.transcript_id} at {self.edited_at.isoformat()}"
+
+
+class Reaction(models.Model):
+    """Whether one person's emoji stands on one message: added and removed as the platform reports it.
+
+    One row per (message, person, emoji). An add while the reaction stands, or a remove while it does not,
+    changes nothing: that is how a replayed event (a resumed session) is told from a real change.
+    """
+
+    platform = models.CharField(max_length=32)
+    message_id = models.CharField(max_length=64, help_text="The message reacted to.")
+    guild_id = models.CharField(max_length=64, blank=True, help_text="Empty for direct messages.")
+    channel_id = models.CharField(max_length=64)
+    is_dm = models.BooleanField(default=False)
+    message_author_id = models.CharField(max_length=64, blank=True, help_text="Who wrote the message, when known.")
+    user_id = models.CharField(max_length=64, help_text="Who reacted.")
+    user_is_bot = models.BooleanField(default=False)
+    emoji = models.CharField(max_length=100)
+    present = models.BooleanField(default=True, help_text="Whether the reaction stands now.")
+    changes = models.PositiveIntegerField(default=1, help_text="How many times it was added or removed.")
+    first_added_at = models.DateTimeField(db_default=Now())
+    changed_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ("-changed_at", "-id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=("platform", "message_id", "user_id", "emoji"), name="memory_reaction_unique_per_person"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_dm=True, guild_id="") | (models.Q(is_dm=False) & ~models.Q(guild_id="")),
+                name="memory_reaction_dm_iff_no_guild",
+            ),
+        )
+        indexes = (
+            models.Index(fields=("platform", "message_id"), name="memory_reaction_message"),
+            models.Index(fields=("guild_id", "changed_at"), name="memory_reaction_guild_changed"),
+        )
+
+    def __str__(self) -> str:
+        state = "on" if self.present else "off"
+        return f"{self.emoji} by {self.user_id} on {self.platform}:{self.message_id} ({state})"

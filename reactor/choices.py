@@ -10,3 +10,5 @@ class EventKind(models.TextChoices):
 
     MESSAGE_INGESTED = "message.ingested", "Message ingested"
     MESSAGE_EDITED = "message.edited", "Message edited"
+    REACTION_ADDED = "reaction.added", "Reaction added"
+    REACTION_REMOVED = "reaction.removed", "Reaction removed"

@@ -9,10 +9,11 @@ from __future__ import annotations
 import abc
 import enum
 import re
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from bots.adapters.errors import (
     AdapterAuthError,
@@ -47,6 +48,8 @@ __all__ = [
     "RoleRef",
     "ThreadSpec",
     "TypingEvent",
+    "inbound_from_json",
+    "inbound_to_json",
     "split_message",
 ]
 
@@ -162,6 +165,51 @@ class InboundMessage:
         return self.channel.owner_id if self.is_thread else None
 
 
+def inbound_to_json(message: InboundMessage) -> dict[str, Any]:
+    """A message as JSON (kept by a claim until the message has had its turn)."""
+    data: dict[str, Any] = asdict(message)
+    data["created_at"] = message.created_at.isoformat()
+    data["channel"]["kind"] = message.channel.kind.value
+    return data
+
+
+def inbound_from_json(data: Mapping[str, Any]) -> InboundMessage:
+    """The message `inbound_to_json` wrote; ValueError (or KeyError, TypeError) when the data is not one."""
+
+    def guild(value: Mapping[str, Any] | None) -> GuildRef | None:
+        return None if value is None else GuildRef(**value)
+
+    def channel(value: Mapping[str, Any]) -> ChannelRef:
+        return ChannelRef(**{**value, "guild": guild(value.get("guild")), "kind": ChannelKind(value["kind"])})
+
+    message = data["message"]
+    reply = data.get("reply_to")
+    author = data["author"]
+    return InboundMessage(
+        platform=data["platform"],
+        message=MessageRef(channel=channel(message["channel"]), id=message["id"]),
+        guild=guild(data.get("guild")),
+        channel=channel(data["channel"]),
+        author=MemberRef(**{**author, "role_ids": tuple(author.get("role_ids", ()))}),
+        content=data["content"],
+        created_at=datetime.fromisoformat(data["created_at"]),
+        reply_to=(
+            None
+            if reply is None
+            else ReplyRef(
+                message=MessageRef(channel=channel(reply["message"]["channel"]), id=reply["message"]["id"]),
+                author_id=reply.get("author_id"),
+            )
+        ),
+        mentioned_user_ids=tuple(data.get("mentioned_user_ids", ())),
+        mentioned_role_ids=tuple(data.get("mentioned_role_ids", ())),
+        mentions_everyone=bool(data.get("mentions_everyone", False)),
+        mentions_here=bool(data.get("mentions_here", False)),
+        is_edit=bool(data.get("is_edit", False)),
+        attachment_count=int(data.get("attachment_count", 0)),
+    )
+
+
 @dataclass(frozen=True, kw_only=True)
 class InboundReaction:
     """An emoji reaction added to (`added=True`) or removed from a message."""
@@ -191,6 +239,8 @@ class GuildSnapshot:
     guild: GuildRef
     channels: tuple[ChannelRef, ...] = ()
     roles: tuple[RoleRef, ...] = ()
+    # The roles the bot's own member holds in this guild (a ping of one of them may address the bot).
+    bot_role_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

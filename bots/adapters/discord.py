@@ -755,8 +755,10 @@ def _channel_ref_by_id(client: discord.Client, channel_id: int, guild_id: int | 
 
 def _guild_snapshot(guild: discord.Guild) -> GuildSnapshot:
     channels = [*guild.channels, *guild.threads]
+    me = guild.me
     return GuildSnapshot(
         guild=GuildRef(id=str(guild.id), name=guild.name),
+        bot_role_ids=tuple(str(role.id) for role in me.roles if not role.is_default()) if me is not None else (),
         channels=tuple(_channel_ref(channel) for channel in channels),
         roles=tuple(
             RoleRef(id=str(role.id), name=role.name, position=role.position)

@@ -427,7 +427,7 @@ class LocalChat:
 
     def attach(self, host: Any) -> None:
         """Watch this host's decisions, and wait for it to go idle between lines (when reading piped input)."""
-        host.observers.append(self)
+        host.watch(self)
         self._settle = host.idle
 
     def _print(self, text: str) -> None:

@@ -39,7 +39,7 @@ class RecheckOutcome(models.TextChoices):
     STALE = "stale", "Dropped as stale"
 
 
-class TurnEnd(models.TextChoices):
+class Ending(models.TextChoices):
     """How a turn ended, as recorded in the decision's outcome."""
 
     SPOKE = "spoke", "Spoke"

@@ -5,39 +5,33 @@
 - react-only: one emoji reaction.
 - single-line and multi-line: one message (a reply to the answered message when the turn asks for one).
 - burst: beats in sequence, the typing indicator shown between them, no artificial delay. Before each beat
-  after the first, a human message that arrived meanwhile pauses the burst and goes back to the host, which
-  aborts the rest, folds the interruption into new beats, or continues.
+  after the first, the interruption policy is asked whether a human spoke meanwhile; it answers abort, fold
+  (with new beats) or continue.
 
-Every beat is a row recorded before it is sent (decision id + index is its idempotency key); a row already
-sent is never sent again, by this process or a restarted one.
+Every beat is a row recorded before it is sent (decision id + index is its idempotency key, which the
+adapter sends as the platform's nonce); a row already sent is never sent again. The dispatcher does not
+write "sent": it returns what the platform accepted, and the turn's outcome records it in one statement.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-from asgiref.sync import sync_to_async
+from typing import Protocol
 
 from bots.adapters.base import ChannelRef, MessageRef, OutputBeat, PlatformAdapter
 from bots.adapters.errors import AdapterError
-from bots.host import services
-from bots.host.choices import BeatKind, BeatStatus
+from bots.host.choices import BeatStatus
 from bots.host.cues import is_silence_text
 from bots.host.ledger import Arrival
 from bots.host.models import OutboundBeat
+from bots.host.port import HostPort
+from bots.host.values import Delivery, PlannedBeat, SentBeat
 from dispositions.choices import InterruptionHandling, OutputShape
+from dispositions.synthesis import SynthesisResult
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedBeat:
-    """One message the turn means to send."""
-
-    text: str
-    is_correction: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,42 +44,27 @@ class Interruption:
 
 @dataclass(frozen=True, slots=True)
 class InterruptionVerdict:
-    """The host's answer to an interruption; `beats` replace the remainder when folding."""
+    """The policy's answer to an interruption; `beats` replace the remainder when folding."""
 
     handling: InterruptionHandling
     beats: tuple[PlannedBeat, ...] = ()
+    syntheses: tuple[SynthesisResult, ...] = ()
 
 
-Watch = Callable[[], Sequence[Arrival]]
-Resolve = Callable[[Interruption], Awaitable[InterruptionVerdict]]
-OnSent = Callable[[Sequence[MessageRef], str], None]
+class InterruptionPolicy(Protocol):
+    """What the dispatcher asks between burst beats, and tells about each message it sent."""
 
+    def arrivals(self) -> Sequence[Arrival]:
+        """Human messages that arrived in the channel since the last look (not part of the turn)."""
+        ...
 
-@dataclass
-class DispatchResult:
-    """What went out: counts, platform ids, how an interruption was handled, what was held back."""
+    async def resolve(self, interruption: Interruption) -> InterruptionVerdict:
+        """Abort, fold the interruption into new beats, or continue."""
+        ...
 
-    sent: int = 0
-    message_ids: list[str] = field(default_factory=list)
-    interruption: InterruptionHandling = InterruptionHandling.NOT_INTERRUPTED
-    interrupted_by: list[str] = field(default_factory=list)
-    suppressed_silence: int = 0
-    cancelled: int = 0
-    reaction: str | None = None
-    error: str = ""
-
-    def outcome(self) -> dict[str, object]:
-        """JSON-ready summary for the decision's outcome."""
-        return {
-            "sent": self.sent,
-            "message_ids": list(self.message_ids),
-            "interruption": str(self.interruption),
-            "interrupted_by": list(self.interrupted_by),
-            "suppressed_silence": self.suppressed_silence,
-            "cancelled": self.cancelled,
-            "reaction": self.reaction,
-            "error": self.error,
-        }
+    def sent(self, refs: Sequence[MessageRef], text: str) -> None:
+        """A beat went out as these platform messages."""
+        ...
 
 
 def shape_beats(beats: Sequence[PlannedBeat], shape: str) -> tuple[list[PlannedBeat], int]:
@@ -102,140 +81,138 @@ def shape_beats(beats: Sequence[PlannedBeat], shape: str) -> tuple[list[PlannedB
     return kept, suppressed
 
 
-class OutputDispatcher:
-    """Sends a turn's output through a platform adapter."""
+@dataclass
+class _Progress:
+    sent: int = 0
+    message_ids: list[str] = field(default_factory=list)
+    sent_beats: list[SentBeat] = field(default_factory=list)
+    interruption: InterruptionHandling = InterruptionHandling.NOT_INTERRUPTED
+    interrupted_by: list[str] = field(default_factory=list)
+    cancelled: int = 0
+    suppressed: int = 0
+    error: str = ""
+    syntheses: list[SynthesisResult] = field(default_factory=list)
 
-    def __init__(self, adapter: PlatformAdapter) -> None:
-        self._adapter = adapter
-
-    async def react(self, *, decision_id: int, target: MessageRef, emoji: str) -> DispatchResult:
-        """Add one reaction (recorded as beat 0 of the turn, so it is added once)."""
-        result = DispatchResult()
-        row = await sync_to_async(services.beat_prepare)(
-            decision_id=decision_id,
-            index=0,
-            text=emoji,
-            kind=BeatKind.REACTION,
-            platform=self._adapter.platform,
-            channel_id=target.channel.id,
-            target_message_id=target.id,
+    def delivery(
+        self, *, reaction: str | None = None, interruption_record: dict[str, object] | None = None
+    ) -> Delivery:
+        return Delivery(
+            sent=self.sent,
+            message_ids=tuple(self.message_ids),
+            interruption=self.interruption,
+            interrupted_by=tuple(self.interrupted_by),
+            suppressed_silence=self.suppressed,
+            cancelled=self.cancelled,
+            reaction=reaction,
+            error=self.error,
+            sent_beats=tuple(self.sent_beats),
+            fold_syntheses=tuple(self.syntheses),
+            interruption_record=interruption_record,
         )
-        if row.status != BeatStatus.PENDING:
-            logger.info("reaction of decision %s was already %s; not adding it again", decision_id, row.status)
-            return result
+
+
+class OutputDispatcher:
+    """Sends a turn's recorded beats through a platform adapter."""
+
+    def __init__(self, adapter: PlatformAdapter, port: HostPort) -> None:
+        self._adapter = adapter
+        self._port = port
+
+    async def react(self, *, beat: OutboundBeat, target: MessageRef) -> Delivery:
+        """Add the one reaction recorded as beat 0 of a turn (added once)."""
+        if beat.status != BeatStatus.PENDING:
+            logger.info("reaction of decision %s was already %s; not adding it again", beat.decision_id, beat.status)
+            return Delivery()
         try:
-            await self._adapter.react(target, emoji)
+            await self._adapter.react(target, beat.text)
         except AdapterError as exc:
-            await sync_to_async(services.beat_mark_failed)(beat=row, error=exc.message)
-            result.error = exc.message
-            logger.error("decision %s: reaction %s failed: %s", decision_id, emoji, exc.message)
-            return result
-        await sync_to_async(services.beat_mark_sent)(beat=row, message_ids=[target.id])
-        result.reaction = emoji
-        return result
+            await self._port.fail_beat(beat, error=exc.message)
+            logger.error("decision %s: reaction %s failed: %s", beat.decision_id, beat.text, exc.message)
+            return Delivery(error=exc.message)
+        return Delivery(reaction=beat.text, sent_beats=(SentBeat(beat.pk, (target.id,)),))
 
     async def send(
         self,
         *,
-        decision_id: int,
         channel: ChannelRef,
-        shape: str,
-        beats: Sequence[PlannedBeat],
+        rows: Sequence[OutboundBeat],
+        suppressed: int = 0,
         reply_to: MessageRef | None = None,
-        watch: Watch | None = None,
-        resolve: Resolve | None = None,
-        on_sent: OnSent | None = None,
-    ) -> DispatchResult:
-        """Send the beats of a turn in order; a burst checks `watch` before each beat after the first."""
-        planned, suppressed = shape_beats(beats, shape)
-        result = DispatchResult(suppressed_silence=suppressed)
+        policy: InterruptionPolicy | None = None,
+    ) -> Delivery:
+        """Send a turn's recorded beats in order, consulting `policy` before each beat after the first (a burst)."""
+        progress = _Progress(suppressed=suppressed)
         if suppressed:
-            logger.warning("decision %s: held back %s beats that only performed silence", decision_id, suppressed)
-        if not planned:
-            return result
-        rows = await self._prepare(decision_id, channel, planned, start=0, reply_to=reply_to)
+            logger.warning("held back %s beats that only performed silence", suppressed)
+        interruption_record: dict[str, object] | None = None
+        rows = list(rows)
         position = 0
         while position < len(rows):
             row = rows[position]
             if position == 0:
-                ok = await self._send_row(row, channel, reply_to, result, on_sent)
+                ok = await self._send_row(row, channel, reply_to, progress, policy)
             else:
                 async with self._adapter.typing(channel):
-                    arrivals = list(watch()) if watch is not None else []
-                    if arrivals and resolve is not None:
+                    arrivals = list(policy.arrivals()) if policy is not None else []
+                    if arrivals and policy is not None:
                         remaining = tuple(PlannedBeat(r.text, r.is_correction) for r in rows[position:])
-                        verdict = await resolve(Interruption(arrivals=tuple(arrivals), remaining=remaining))
-                        result.interruption = verdict.handling
-                        result.interrupted_by.extend(a.message_id for a in arrivals)
+                        verdict = await policy.resolve(Interruption(arrivals=tuple(arrivals), remaining=remaining))
+                        by = [a.message_id for a in arrivals]
+                        interruption_record = {"handling": str(verdict.handling), "by": by}
+                        progress.interruption = verdict.handling
+                        progress.interrupted_by.extend(by)
+                        progress.syntheses.extend(verdict.syntheses)
                         if verdict.handling == InterruptionHandling.ABORTED:
-                            result.cancelled += await self._cancel(decision_id, row.index)
+                            progress.cancelled += await self._port.cancel_beats(
+                                decision_id=row.decision_id, from_index=row.index
+                            )
                             logger.info(
                                 "decision %s: burst interrupted by %s; aborted %s beats",
-                                decision_id,
-                                [a.message_id for a in arrivals],
+                                row.decision_id,
+                                by,
                                 len(remaining),
                             )
                             break
                         if verdict.handling == InterruptionHandling.FOLDED:
-                            result.cancelled += await self._cancel(decision_id, row.index)
+                            progress.cancelled += await self._port.cancel_beats(
+                                decision_id=row.decision_id, from_index=row.index
+                            )
                             folded, extra = shape_beats(verdict.beats, OutputShape.BURST)
-                            result.suppressed_silence += extra
-                            new_rows = await self._prepare(
-                                decision_id, channel, folded, start=rows[-1].index + 1, reply_to=None
+                            progress.suppressed += extra
+                            new_rows = await self._port.prepare_beats(
+                                decision_id=row.decision_id,
+                                beats=folded,
+                                start=rows[-1].index + 1,
+                                platform=self._adapter.platform,
+                                channel_id=channel.id,
                             )
                             rows = rows[:position] + new_rows
                             logger.info(
-                                "decision %s: folded the interruption into %s new beats", decision_id, len(new_rows)
+                                "decision %s: folded the interruption into %s new beats", row.decision_id, len(new_rows)
                             )
                             if not new_rows:
                                 break
                             row = rows[position]
-                    ok = await self._send_row(row, channel, None, result, on_sent)
+                    ok = await self._send_row(row, channel, None, progress, policy)
             if not ok:
-                result.cancelled += await self._cancel(decision_id, row.index + 1)
+                progress.cancelled += await self._port.cancel_beats(
+                    decision_id=row.decision_id, from_index=row.index + 1
+                )
                 break
             position += 1
-        return result
-
-    async def _prepare(
-        self,
-        decision_id: int,
-        channel: ChannelRef,
-        beats: Sequence[PlannedBeat],
-        *,
-        start: int,
-        reply_to: MessageRef | None,
-    ) -> list[OutboundBeat]:
-        def prepare() -> list[OutboundBeat]:
-            return [
-                services.beat_prepare(
-                    decision_id=decision_id,
-                    index=start + offset,
-                    text=beat.text,
-                    is_correction=beat.is_correction,
-                    platform=self._adapter.platform,
-                    channel_id=channel.id,
-                    target_message_id=reply_to.id if reply_to is not None and offset == 0 else "",
-                )
-                for offset, beat in enumerate(beats)
-            ]
-
-        return await sync_to_async(prepare)()
-
-    async def _cancel(self, decision_id: int, from_index: int) -> int:
-        return await sync_to_async(services.beats_cancel)(decision_id=decision_id, from_index=from_index)
+        return progress.delivery(interruption_record=interruption_record)
 
     async def _send_row(
         self,
         row: OutboundBeat,
         channel: ChannelRef,
         reply_to: MessageRef | None,
-        result: DispatchResult,
-        on_sent: OnSent | None,
+        progress: _Progress,
+        policy: InterruptionPolicy | None,
     ) -> bool:
         if row.status == BeatStatus.SENT:
-            # Sent already (a retried turn): count it, send nothing.
-            result.message_ids.extend(row.platform_message_ids)
+            # Sent already (a turn sending its beats again): count it, send nothing.
+            progress.message_ids.extend(row.platform_message_ids)
             return True
         if row.status != BeatStatus.PENDING:
             return False
@@ -245,14 +222,14 @@ class OutputDispatcher:
         try:
             refs = await self._adapter.send(channel, beat)
         except AdapterError as exc:
-            await sync_to_async(services.beat_mark_failed)(beat=row, error=exc.message)
-            result.error = exc.message
+            await self._port.fail_beat(row, error=exc.message)
+            progress.error = exc.message
             logger.error("beat %s failed: %s", row.idempotency_key, exc.message)
             return False
         ids = [ref.id for ref in refs]
-        await sync_to_async(services.beat_mark_sent)(beat=row, message_ids=ids)
-        result.sent += 1
-        result.message_ids.extend(ids)
-        if on_sent is not None:
-            on_sent(refs, row.text)
+        progress.sent += 1
+        progress.message_ids.extend(ids)
+        progress.sent_beats.append(SentBeat(row.pk, tuple(ids)))
+        if policy is not None:
+            policy.sent(refs, row.text)
         return True

@@ -36,20 +36,44 @@ class BotAccount(models.Model):
 
 
 class InboundClaim(models.Model):
-    """A bot has taken an inbound message as a possible turn; it never takes the same message twice.
+    """A bot took an inbound message as a turn to give: it never takes the same message twice, and owes it.
 
     Transcripts are shared by every bot in a guild, so "already stored" cannot tell one bot's redelivery
-    from another bot's first sight of a message; the claim is per bot, and survives a restart.
+    from another bot's first sight of a message; the claim is per bot, and survives a restart. It is written
+    in the transaction that stores the message and settled when the message has had its turn (or was let go,
+    with the reason); a process that stops in between leaves it unsettled, with the message kept in
+    `payload`, and the next process gives that turn.
     """
 
     bot = models.ForeignKey("bots.Bot", on_delete=models.CASCADE, related_name="inbound_claims")
     platform = models.CharField(max_length=20, choices=Platform.choices)
     message_id = models.CharField(max_length=64)
     claimed_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(
+        null=True, blank=True, help_text="The message as the adapter delivered it, until it is settled."
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settled_reason = models.CharField(max_length=200, blank=True)
+    decision = models.ForeignKey(
+        "dispositions.DispositionDecision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="inbound_claims",
+        help_text="The turn that answered the message.",
+    )
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["bot", "platform", "message_id"], name="host_inboundclaim_unique"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["bot", "claimed_at"],
+                condition=models.Q(settled_at__isnull=True),
+                name="host_claim_unsettled",
+            ),
+            models.Index(fields=["claimed_at"], name="host_claim_claimed_at"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,8 @@
 """Being told to stop: a mute phrase, or a cheap classifier where the phrase list misses.
 
-Only short messages addressed to the bot are read this way; the classifier (gateway purpose
-router-classify) answers yes or no and is never asked about anything else.
+Only short messages addressed to the bot are read this way, and a phrase mutes only when it is (nearly) the
+whole message: "stop", "please stop now", "shut up dit", not "stop being so formal". The classifier (gateway
+purpose router-classify) answers yes or no and is never asked about anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from bots.host.choices import MuteSource
 from bots.host.config import HostConfig
 from bots.host.cues import is_question, match_mute_phrase, words
 from dit_project.errors import ApplicationError
+from gateway.client import ModelClient
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +45,33 @@ def is_short(text: str, config: HostConfig) -> bool:
     return 0 < count <= config.mute_max_words and not is_question(text)
 
 
+# Words that may stand around a mute phrase without making it a request about something else.
+# fmt: off
+_AROUND_A_MUTE = frozenset((
+    "please", "pls", "plz", "now", "already", "just", "ok", "okay", "for", "a", "bit", "while", "talking",
+    "it", "up", "man", "dude", "bro", "mate", "you", "u", "bot", "thanks", "thx", "ty", "seriously", "lol", "oh",
+    "god", "my", "right", "immediately", "asap", "today", "tonight", "again", "pretty", "hey", "yo", "oi",
+))
+# fmt: on
+
+
+def is_whole_request(text: str, phrase: str) -> bool:
+    """Whether the mute phrase is the message, give or take a few words of tone ("stop it please")."""
+    phrase_words = words(phrase)
+    found = words(text)
+    for start in range(len(found) - len(phrase_words) + 1):
+        if found[start : start + len(phrase_words)] == phrase_words:
+            rest = found[:start] + found[start + len(phrase_words) :]
+            return all(word in _AROUND_A_MUTE for word in rest)
+    return False
+
+
 async def read_mute_request(text: str, *, config: HostConfig, classify: Classifier | None) -> MuteReading:
     """Read a message addressed to the bot (its address already stripped) as a mute request or not."""
     if not is_short(text, config):
         return NOT_A_MUTE
     phrase = match_mute_phrase(text, config.mute_phrases)
-    if phrase is not None:
+    if phrase is not None and is_whole_request(text, phrase):
         return MuteReading(True, MuteSource.PHRASE, phrase)
     if not config.mute_classifier or classify is None:
         return NOT_A_MUTE
@@ -60,12 +83,11 @@ async def read_mute_request(text: str, *, config: HostConfig, classify: Classifi
     return MuteReading(True, MuteSource.CLASSIFIER, "classifier") if said_yes else NOT_A_MUTE
 
 
-def gateway_mute_classifier(*, bot_id: int, guild_id: str | None) -> Classifier:
+def gateway_mute_classifier(*, bot_id: int, guild_id: str | None, model: ModelClient) -> Classifier:
     """A classifier asking the gateway's cheapest tier (purpose router-classify) for yes or no."""
-    from gateway.client import complete
 
     async def classify(text: str) -> bool:
-        completion = await complete(
+        completion = await model.complete(
             purpose="router-classify",
             messages=[{"role": "system", "content": CLASSIFIER_PROMPT}, {"role": "user", "content": text[:500]}],
             bot_id=bot_id,

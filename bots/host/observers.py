@@ -30,8 +30,8 @@ class DecisionMade:
 
 
 @dataclass(frozen=True, slots=True)
-class TurnEnded:
-    """A turn finished; `end` is one of TurnEnd."""
+class Ended:
+    """A turn finished; `end` is one of Ending."""
 
     decision_id: int | None
     channel_id: str
@@ -39,11 +39,11 @@ class TurnEnded:
     detail: str = ""
 
 
-class TurnObserver(Protocol):
+class HostObserver(Protocol):
     """Called by the host on the event loop; must not block."""
 
     def decision_made(self, event: DecisionMade) -> None:
         """A decision was recorded."""
 
-    def turn_ended(self, event: TurnEnded) -> None:
+    def turn_ended(self, event: Ended) -> None:
         """A turn ended (spoke, reacted, stayed silent, dropped as stale, failed)."""

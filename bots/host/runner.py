@@ -29,7 +29,7 @@ from bots.adapters.errors import AdapterAuthError, AdapterError
 from bots.errors import BootError
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
-from bots.host.observers import TurnObserver
+from bots.host.observers import HostObserver
 from bots.host.selectors import persona_id_for_bot
 from bots.runtime import BootedBot
 from dit_project.vault import SecretValue
@@ -153,7 +153,7 @@ async def run_host(
     *,
     config: HostConfig,
     stop: asyncio.Event,
-    observers: Iterable[TurnObserver] = (),
+    observers: Iterable[HostObserver] = (),
     received: list[signal.Signals] | None = None,
     on_host: Callable[[Host], None] | None = None,
 ) -> int:
@@ -209,6 +209,7 @@ async def run_host(
         await adapter.stop()
         return EXIT_OK
     finally:
+        await host.close()
         await redis.aclose()
         _flush_logs()
 

@@ -29,6 +29,19 @@ def active_mute(*, bot_id: int, channel_id: str, now: datetime | None = None) ->
     )
 
 
+def active_mute_ends(*, bot_id: int, now: datetime | None = None) -> dict[str, datetime]:
+    """When each of a bot's active mutes ends, by channel (the latest end where several hold)."""
+    moment = now or timezone.now()
+    ends: dict[str, datetime] = {}
+    rows = ChannelMute.objects.filter(bot_id=bot_id, lifted_at__isnull=True, until__gt=moment).values_list(
+        "channel_id", "until"
+    )
+    for channel_id, until in rows:
+        if channel_id not in ends or until > ends[channel_id]:
+            ends[channel_id] = until
+    return ends
+
+
 def mute_list(*, bot_id: int, active_only: bool = False) -> QuerySet[ChannelMute]:
     """A bot's mutes, newest first; only those holding now with `active_only`."""
     mutes = ChannelMute.objects.filter(bot_id=bot_id).select_related("muted_by_user", "lifted_by_user")

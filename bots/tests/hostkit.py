@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from bots.adapters.local import LocalAdapter
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
-from bots.host.observers import DecisionMade, TurnEnded
+from bots.host.observers import DecisionMade, Ended
 from bots.manifest import manifest_from_data
 from bots.models import Bot
 from bots.services import manifest_load
@@ -77,15 +77,15 @@ def make_disposition(
 
 @dataclass
 class Recorder:
-    """A TurnObserver keeping what it saw."""
+    """A HostObserver keeping what it saw."""
 
     decisions: list[DecisionMade] = field(default_factory=list)
-    ends: list[TurnEnded] = field(default_factory=list)
+    ends: list[Ended] = field(default_factory=list)
 
     def decision_made(self, event: DecisionMade) -> None:
         self.decisions.append(event)
 
-    def turn_ended(self, event: TurnEnded) -> None:
+    def turn_ended(self, event: Ended) -> None:
         self.ends.append(event)
 
 
@@ -148,7 +148,7 @@ async def make_rig(host_db, host_redis, host_redis_prefix):
         recorder = Recorder()
         host = Host(
             bot=HostBot(bot_id=bot.pk, slug=bot.slug, name=bot.name, persona_id=persona.pk),
-            config=HostConfig(**{**FAST, **config}),
+            config=HostConfig.build(**{**FAST, **config}),
             adapter=adapter,
             redis=host_redis,
             redis_prefix=host_redis_prefix,

@@ -74,7 +74,7 @@ async def discord_rig(local_discord, host_db, host_redis, host_redis_prefix):
         )
         host = Host(
             bot=HostBot(bot_id=bot.pk, slug=bot.slug, name=bot.name, persona_id=persona.pk),
-            config=HostConfig(**{**FAST, **config}),
+            config=HostConfig.build(**{**FAST, **config}),
             adapter=adapter,
             redis=host_redis,
             redis_prefix=host_redis_prefix,
@@ -148,8 +148,8 @@ async def test_a_mid_burst_interruption_aborts_the_rest(local_discord, discord_r
     )
     gateway_on_openai_server.queue_reply(reply_json("so basically", "bob was wrong", "and here's why"))
     # The platform holds the typing indicator before the second beat back for a moment (a 429 it asks us to
-    # wait out): the human speaks while the bot is typing.
-    local_discord.inject_rest_fault("POST /channels/*/typing", 429, count=1, retry_after=0.6)
+    # wait out): the human speaks while the bot is typing. The first typing request (while composing) goes through.
+    local_discord.inject_rest_fault("POST /channels/*/typing", 429, count=1, retry_after=0.6, skip=1)
 
     local_discord.post_message(rig.channel().id, rig.user("alice"), mention(local_discord, "what happened?"))
     await local_discord.wait_for(lambda: bot_texts(local_discord, rig.channel()), timeout=10)

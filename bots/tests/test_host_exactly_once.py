@@ -9,8 +9,9 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError
 
 from bots.host.choices import BeatStatus
-from bots.host.dispatcher import OutputDispatcher, PlannedBeat
+from bots.host.dispatcher import OutputDispatcher
 from bots.host.models import OutboundBeat
+from bots.host.values import PlannedBeat
 from bots.tests.hostkit import make_disposition, make_persona, reply_json
 from dispositions.choices import OutputShape
 from dispositions.models import DispositionDecision
@@ -53,7 +54,7 @@ def test_the_database_refuses_a_second_reactive_decision_for_one_message(db):
     context = Moment(message_text="hi", addressed=True, address_kind="mention")
     result = route_turn(context, spec, candidates, RouterConfig(), seed=1)
     values: dict[str, Any] = {
-        "context": context,
+        "moment": context,
         "persona": spec,
         "candidates": candidates,
         "config": RouterConfig(),
@@ -137,12 +138,15 @@ async def test_a_restart_never_sends_a_beat_the_previous_run_left_pending(make_r
     )
 
     await rig.host.prepare()
-    result = await OutputDispatcher(rig.adapter).send(
+    port = rig.host.parts.port
+    rows = await port.prepare_beats(
         decision_id=decision.pk,
-        channel=rig.adapter.channel("general"),
-        shape=OutputShape.BURST,
         beats=[PlannedBeat("hello"), *[PlannedBeat(f"x{n}") for n in range(5)]],
+        start=0,
+        platform="local",
+        channel_id="local-c-general",
     )
+    result = await OutputDispatcher(rig.adapter, port).send(channel=rig.adapter.channel("general"), rows=rows)
 
     beat = await OutboundBeat.objects.aget(decision=decision, index=5)
     assert beat.status == BeatStatus.FAILED

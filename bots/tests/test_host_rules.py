@@ -25,7 +25,7 @@ from bots.host.fragments import FragmentBuffer
 from bots.host.interruption import route_interruption
 from bots.host.ledger import Arrival, ChannelLedger
 from bots.host.preflight import preflight
-from bots.host.signals import channel_signals, find_late_question
+from bots.host.readings import channel_signals, find_late_question
 from bots.setting_types import SettingField
 from dispositions.choices import AddressKind, InterruptionHandling
 from memory.live import LiveItem
@@ -102,15 +102,18 @@ def test_a_sentence_end_is_a_full_stop_question_or_exclamation():
 
 def test_preflight_drops_messages_of_any_of_our_bots():
     ours = MemberRef(id="77", display_name="dit-2", is_bot=True)
-    verdict = preflight(message(author=ours), address=NOT_ADDRESSED, own_user_ids={"77"}, config=HostConfig())
+    verdict = preflight(message(author=ours), address=NOT_ADDRESSED, own_user_ids={"77"}, config=HostConfig.build())
     assert (verdict.accepted, verdict.reason) == (False, "own bot's message")
 
 
 def test_preflight_drops_other_bots_unless_allowed():
     other = MemberRef(id="55", display_name="otherbot", is_bot=True)
-    dropped = preflight(message(author=other), address=ADDRESSED, own_user_ids=(), config=HostConfig())
+    dropped = preflight(message(author=other), address=ADDRESSED, own_user_ids=(), config=HostConfig.build())
     allowed = preflight(
-        message(author=other), address=ADDRESSED, own_user_ids=(), config=HostConfig(allowed_bots=frozenset({"55"}))
+        message(author=other),
+        address=ADDRESSED,
+        own_user_ids=(),
+        config=HostConfig.build(allowed_bots=frozenset({"55"})),
     )
     assert not dropped.accepted
     assert allowed.accepted
@@ -118,23 +121,23 @@ def test_preflight_drops_other_bots_unless_allowed():
 
 def test_preflight_applies_the_channel_lists_to_a_thread_through_its_parent():
     thread = ChannelRef(id="t1", name="t", guild=GUILD, parent_id="c1")
-    denied = HostConfig(denied_channels=frozenset({"c1"}))
-    allowed_elsewhere = HostConfig(allowed_channels=frozenset({"c9"}))
+    denied = HostConfig.build(denied_channels=frozenset({"c1"}))
+    allowed_elsewhere = HostConfig.build(allowed_channels=frozenset({"c9"}))
     assert not preflight(message(channel=thread), address=ADDRESSED, own_user_ids=(), config=denied).accepted
     assert not preflight(message(), address=ADDRESSED, own_user_ids=(), config=allowed_elsewhere).accepted
     assert preflight(
-        message(), address=ADDRESSED, own_user_ids=(), config=HostConfig(allowed_channels=frozenset({"c1"}))
+        message(), address=ADDRESSED, own_user_ids=(), config=HostConfig.build(allowed_channels=frozenset({"c1"}))
     ).accepted
 
 
 def test_preflight_with_mention_gating_drops_unaddressed_messages_only():
-    gated = HostConfig(require_mention=True)
+    gated = HostConfig.build(require_mention=True)
     assert not preflight(message(), address=NOT_ADDRESSED, own_user_ids=(), config=gated).accepted
     assert preflight(message(), address=ADDRESSED, own_user_ids=(), config=gated).accepted
 
 
 def test_preflight_drops_edits():
-    assert not preflight(message(is_edit=True), address=ADDRESSED, own_user_ids=(), config=HostConfig()).accepted
+    assert not preflight(message(is_edit=True), address=ADDRESSED, own_user_ids=(), config=HostConfig.build()).accepted
 
 
 # Fragments.

@@ -45,7 +45,7 @@ async def decisions() -> list[DispositionDecision]:
 
 
 class InterruptOnTyping(LocalAdapter):
-    """A local platform where someone speaks up the first time the bot starts typing its next beat."""
+    """A local platform where someone speaks up the first time the bot starts typing its next beat (mid-burst)."""
 
     def __init__(self, *, interrupt: tuple[str, str, str], **options):
         super().__init__(**options)
@@ -55,7 +55,8 @@ class InterruptOnTyping(LocalAdapter):
     @contextlib.asynccontextmanager
     async def _typing(self, channel):
         self._emit(LocalEvent("typing", channel))
-        if not self.fired:
+        # Typing before the first beat is the bot composing; the burst is under way once a beat is out.
+        if not self.fired and self.bot_messages(channel):
             self.fired = True
             await self.post(*self.interrupt)
         yield
@@ -77,7 +78,9 @@ async def test_a_mention_is_answered_with_a_reply_and_a_decision(make_rig, gatew
     assert decision.router_inputs["context"]["address_kind"] == "mention"
 
 
-async def test_a_burst_arrives_as_several_messages_in_order_with_typing_between(make_rig, gateway_on_openai_server):
+async def test_a_burst_arrives_as_several_messages_in_order_with_typing_before_and_between(
+    make_rig, gateway_on_openai_server
+):
     persona = await persona_with(("settle-debate", OutputShape.BURST, 1.0))
     rig = await make_rig(persona=persona)
     gateway_on_openai_server.queue_reply(reply_json("hmm", "ok so the thing is", "actually wait"))
@@ -86,7 +89,9 @@ async def test_a_burst_arrives_as_several_messages_in_order_with_typing_between(
 
     general = rig.adapter.channel("general")
     assert [m.content for m in rig.adapter.bot_messages(general)] == ["hmm", "ok so the thing is", "actually wait"]
+    # Typing while the synthesizer composes the burst, then between its beats.
     assert [e.kind for e in rig.adapter.events if e.kind in ("message", "typing")] == [
+        "typing",
         "message",
         "typing",
         "message",

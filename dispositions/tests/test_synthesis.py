@@ -198,7 +198,7 @@ async def test_a_plain_prose_reply_to_a_single_line_shape_is_used_as_the_message
         calls.append(kwargs)
         return SimpleNamespace(text="  rust is fine, honestly  ", cost_usd=0, model="m")
 
-    result = await synthesize(request(OutputShape.SINGLE_LINE), complete=complete)
+    result = await synthesize(request(OutputShape.SINGLE_LINE), model=SimpleNamespace(complete=complete))
 
     assert result.ok
     assert [beat.text for beat in result.beats] == ["rust is fine, honestly"]
@@ -209,7 +209,7 @@ async def test_a_plain_prose_reply_to_a_burst_is_retried_as_invalid():
     async def complete(**kwargs):
         return SimpleNamespace(text="not json at all", cost_usd=0, model="m")
 
-    result = await synthesize(request(OutputShape.BURST), complete=complete)
+    result = await synthesize(request(OutputShape.BURST), model=SimpleNamespace(complete=complete))
 
     assert not result.ok
     assert "Not valid JSON" in (result.error or "")
@@ -221,7 +221,7 @@ async def test_a_reply_that_starts_like_json_but_is_broken_is_retried_not_spoken
     async def complete(**kwargs):
         return SimpleNamespace(text=next(replies), cost_usd=0, model="m")
 
-    result = await synthesize(request(OutputShape.SINGLE_LINE), complete=complete)
+    result = await synthesize(request(OutputShape.SINGLE_LINE), model=SimpleNamespace(complete=complete))
 
     assert result.ok
     assert result.retried_invalid

@@ -56,7 +56,7 @@ def test_the_longest_option_named_wins_over_its_prefix():
 
 async def test_the_gateway_tiebreak_asks_router_classify_and_returns_the_named_option():
     client = RecordingClient(answer="factual-recall")
-    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", client=client)
+    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", model=client)
 
     answer = await tiebreak("which?", ["quick-react", "factual-recall"])
 
@@ -70,7 +70,7 @@ async def test_the_gateway_tiebreak_asks_router_classify_and_returns_the_named_o
 
 async def test_a_gateway_failure_makes_the_router_sample_instead(caplog):
     client = RecordingClient(error=ApplicationError("budget envelope exhausted", code="budget_exhausted"))
-    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", client=client)
+    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", model=client)
     context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(RouterConfig(), tiebreak_enabled=True, tiebreak_margin=0.05)
 
@@ -86,7 +86,7 @@ async def test_a_gateway_failure_makes_the_router_sample_instead(caplog):
 
 async def test_the_router_uses_the_gateway_answer():
     client = RecordingClient(answer="quick-react")
-    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", client=client)
+    tiebreak = make_gateway_tiebreaker(bot_id=4, guild_id="g-9", model=client)
     context = Moment(message_text="@dit", addressed=True, address_kind="mention")
     config = replace(RouterConfig(), tiebreak_enabled=True, tiebreak_margin=0.05)
 

@@ -8,7 +8,7 @@ from asgiref.sync import async_to_sync
 from django.db import connections
 from django.utils import timezone
 
-import gateway
+from gateway import client as gateway
 from gateway.choices import Outcome
 from gateway.errors import BudgetExhausted
 from gateway.models import BudgetEnvelope, UsageEvent

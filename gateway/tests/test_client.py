@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.choices import Outcome
 from gateway.errors import BadRequest, GatewayNotConfigured
 from gateway.models import UsageEvent
@@ -134,12 +134,3 @@ def test_the_bot_id_defaults_to_dit_bot_id(gateway_on_openai_server, settings):
     async_to_sync(gateway.complete)(purpose="synth-mid", messages=HELLO)
 
     assert UsageEvent.objects.get().bot_id == 31
-
-
-def test_the_package_exposes_the_client_lazily():
-    import gateway.client
-
-    assert gateway.complete is gateway.client.complete
-    assert gateway.abudget_remaining_fraction is gateway.client.abudget_remaining_fraction
-    with pytest.raises(AttributeError):
-        _ = gateway.nothing_here

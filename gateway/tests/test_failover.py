@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.choices import Outcome
 from gateway.cooldowns import cooldown_seconds, provider_failed
 from gateway.errors import BadRequest, StreamInterrupted, UpstreamRejected, UpstreamUnavailable

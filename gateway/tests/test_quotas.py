@@ -3,7 +3,7 @@ import asyncio
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.choices import Outcome
 from gateway.errors import QuotaExceeded
 from gateway.models import UsageEvent

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.errors import BudgetExhausted, GatewayNotConfigured, UpstreamUnavailable
 from gateway.models import UsageEvent
 from gateway.services import gateway_token_create

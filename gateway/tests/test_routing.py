@@ -3,7 +3,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.choices import Tier
 from gateway.errors import GatewayNotConfigured
 from gateway.models import Provider

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memory.context.types import AssembledContext, ContextItem, ContextStrategy, Provenance, TurnScope  # isort: skip
+from memory.context.types import AssembledContext, ContextItem, ContextStrategy, Provenance, ContextScope  # isort: skip
 from memory.context.assembler import FALLBACK_STRATEGY, aassemble_context, assemble_context
 from memory.context.boundary import Boundary
 from memory.context.registry import StrategyRegistry
@@ -16,7 +16,7 @@ __all__ = [
     "ContextStrategy",
     "Provenance",
     "StrategyRegistry",
-    "TurnScope",
+    "ContextScope",
     "aassemble_context",
     "assemble_context",
     "default_registry",

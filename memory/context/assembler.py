@@ -11,7 +11,7 @@ from memory.choices import ContextStrategyId
 from memory.context.boundary import Boundary
 from memory.context.registry import StrategyRegistry
 from memory.context.strategies import default_registry
-from memory.context.types import AssembledContext, TurnScope
+from memory.context.types import AssembledContext, ContextScope
 from memory.errors import UnknownContextStrategy
 
 # What an id without an implementation yet is assembled with.
@@ -19,7 +19,7 @@ FALLBACK_STRATEGY = ContextStrategyId.LIVE
 
 
 def assemble_context(
-    *, strategy: ContextStrategyId | str, turn: TurnScope, registry: StrategyRegistry | None = None
+    *, strategy: ContextStrategyId | str, turn: ContextScope, registry: StrategyRegistry | None = None
 ) -> AssembledContext:
     """Assemble the context block for a turn with the named strategy (falling back to `live`), within the boundary."""
     requested = _strategy_id(strategy)
@@ -46,7 +46,7 @@ def assemble_context(
 
 
 async def aassemble_context(
-    *, strategy: ContextStrategyId | str, turn: TurnScope, registry: StrategyRegistry | None = None
+    *, strategy: ContextStrategyId | str, turn: ContextScope, registry: StrategyRegistry | None = None
 ) -> AssembledContext:
     """Async form of assemble_context for the host's event loop; the database work runs off the loop."""
     return await sync_to_async(assemble_context)(strategy=strategy, turn=turn, registry=registry)

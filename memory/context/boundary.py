@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from memory.context.types import ContextItem, Provenance, TurnScope
+from memory.context.types import ContextItem, ContextScope, Provenance
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 class Boundary:
     """Decides, from provenance alone, which context items a turn may see."""
 
-    turn: TurnScope
+    turn: ContextScope
 
     def admits(self, provenance: Provenance) -> bool:
         """Whether material with this provenance may enter this turn's context."""

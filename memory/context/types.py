@@ -8,11 +8,12 @@ from datetime import datetime
 from typing import Protocol
 
 from memory.choices import ContextItemKind, ContextStrategyId
-from memory.errors import InvalidTurnScope
+from memory.errors import InvalidContextScope
+from memory.live import RecentActivity
 
 
 @dataclass(frozen=True, slots=True)
-class TurnScope:
+class ContextScope:
     """Where a turn happens and for whom: all a strategy may know about the turn it assembles for."""
 
     guild_id: str
@@ -20,16 +21,24 @@ class TurnScope:
     is_dm: bool
     requester_id: str
     present_user_ids: frozenset[str] = field(default_factory=frozenset)
+    # The transcript the turn already read (its channel's and the guild's latest messages), when it did:
+    # strategies on the live window use it instead of reading the same rows again.
+    recent: RecentActivity | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if self.recent is not None and (self.recent.channel_id, self.recent.guild_id) != (
+            self.channel_id,
+            self.guild_id,
+        ):
+            raise InvalidContextScope("recent activity was read for another channel", field="recent")
         if self.is_dm and self.guild_id:
-            raise InvalidTurnScope("a DM turn has no guild_id; got one", field="guild_id")
+            raise InvalidContextScope("a DM turn has no guild_id; got one", field="guild_id")
         if not self.is_dm and not self.guild_id:
-            raise InvalidTurnScope("guild_id is required unless is_dm is true", field="guild_id")
+            raise InvalidContextScope("guild_id is required unless is_dm is true", field="guild_id")
         if not self.channel_id:
-            raise InvalidTurnScope("channel_id is required", field="channel_id")
+            raise InvalidContextScope("channel_id is required", field="channel_id")
         if not self.requester_id:
-            raise InvalidTurnScope("requester_id is required: the user the turn answers", field="requester_id")
+            raise InvalidContextScope("requester_id is required: the user the turn answers", field="requester_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +85,6 @@ class ContextStrategy(Protocol):
         """The declared id this strategy implements."""
         ...
 
-    def gather(self, turn: TurnScope) -> Sequence[ContextItem]:
+    def gather(self, turn: ContextScope) -> Sequence[ContextItem]:
         """Collect the items this lens shows for the turn."""
         ...

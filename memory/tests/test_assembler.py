@@ -15,8 +15,8 @@ from memory.choices import ContextStrategyId
 from memory.context import (
     FALLBACK_STRATEGY,
     ContextItem,
+    ContextScope,
     StrategyRegistry,
-    TurnScope,
     aassemble_context,
     assemble_context,
     default_registry,
@@ -29,10 +29,10 @@ from memory.tests.factories import GENERAL, GUILD, RANDOM, TranscriptFactory
 
 pytestmark = pytest.mark.django_db
 
-GUILD_TURN = TurnScope(
+GUILD_TURN = ContextScope(
     guild_id=GUILD, channel_id=GENERAL, is_dm=False, requester_id="u-alice", present_user_ids=frozenset({"u-alice"})
 )
-ALICE_DM_TURN = TurnScope(guild_id="", channel_id="dm-alice", is_dm=True, requester_id="u-alice")
+ALICE_DM_TURN = ContextScope(guild_id="", channel_id="dm-alice", is_dm=True, requester_id="u-alice")
 
 # The strategy ids of the plan, exactly as it spells them.
 PLANNED_STRATEGY_IDS = [
@@ -177,7 +177,7 @@ class LeakyStrategy:
 
     strategy_id: ContextStrategyId = ContextStrategyId.SERENDIPITY
 
-    def gather(self, turn: TurnScope) -> Sequence[ContextItem]:
+    def gather(self, turn: ContextScope) -> Sequence[ContextItem]:
         """Everything, regardless of the turn."""
         window = live_window(GUILD, current_channel_id=GENERAL) + live_window("", current_channel_id="dm-alice")
         return [message_item(message) for message in window]

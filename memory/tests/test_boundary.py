@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from memory.choices import ContextItemKind
-from memory.context import Boundary, ContextItem, Provenance, TurnScope
-from memory.errors import InvalidTurnScope
+from memory.context import Boundary, ContextItem, ContextScope, Provenance
+from memory.errors import InvalidContextScope
 
-GUILD_TURN = TurnScope(guild_id="g-1", channel_id="c-general", is_dm=False, requester_id="u-alice")
-ALICE_DM_TURN = TurnScope(guild_id="", channel_id="dm-alice", is_dm=True, requester_id="u-alice")
+GUILD_TURN = ContextScope(guild_id="g-1", channel_id="c-general", is_dm=False, requester_id="u-alice")
+ALICE_DM_TURN = ContextScope(guild_id="", channel_id="dm-alice", is_dm=True, requester_id="u-alice")
 
 
 def _provenance(*, guild_id="g-1", channel_id="c-general", is_dm=False, subjects=("u-alice",)) -> Provenance:
@@ -88,7 +88,7 @@ def test_apply_keeps_admitted_items_in_order_and_counts_the_rest():
 def test_a_self_contradicting_turn_scope_is_refused(fields, field):
     values = {"channel_id": "c-general", "requester_id": "u-alice", **fields}
 
-    with pytest.raises(InvalidTurnScope) as caught:
-        TurnScope(**values)
+    with pytest.raises(InvalidContextScope) as caught:
+        ContextScope(**values)
 
     assert caught.value.extra["field"] == field

@@ -645,6 +645,17 @@ class LocalDiscord:
                 session.dispatch("GUILD_CREATE", guild.payload())
         return guild
 
+    def grant_role(self, guild: LocalGuild, user: LocalUser, role_name: str) -> None:
+        """Give a member a role (GUILD_MEMBER_UPDATE when live), as a moderator would in the Discord client."""
+        self._run(self._grant_role, guild, user, role_name)
+
+    def _grant_role(self, guild: LocalGuild, user: LocalUser, role_name: str) -> None:
+        member = guild.members[user.id]
+        role = guild.role(role_name)
+        if role.id not in member.role_ids:
+            member.role_ids.append(role.id)
+            self._dispatch_guild(guild, "GUILD_MEMBER_UPDATE", {"guild_id": guild.id, **member.payload()})
+
     def open_dm(self, user: LocalUser, bot: LocalUser | None = None) -> LocalChannel:
         """The DM channel between `user` and the bot (created on first use)."""
         return self._run(self._open_dm, user, bot or self.bot)

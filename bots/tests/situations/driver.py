@@ -186,6 +186,10 @@ async def play(
             roles=situation.roles,
             members=[*situation.members, *foreign],
         )
+        for role_name in situation.roles:
+            # "The bot's role" is a role the bot holds: named like it here, and given to it.
+            if role_name.lower() == BOT_NAME.lower():
+                discord.grant_role(guild, discord.bot, role_name)
         people = {user.username: user for user in (guild.user(name) for name in situation.members)}
         people.update({user.username: user for user in foreign})
         for username, display in situation.display_names.items():

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from memory.choices import ContextStrategyId
 from memory.context.messages import message_item
-from memory.context.types import ContextItem, TurnScope
+from memory.context.types import ContextItem, ContextScope
 from memory.live import DEFAULT_NARROW_SIZE, narrow_live
 
 
@@ -18,6 +18,8 @@ class NarrowLiveStrategy:
     size: int = DEFAULT_NARROW_SIZE
     strategy_id: ContextStrategyId = ContextStrategyId.NARROW_LIVE
 
-    def gather(self, turn: TurnScope) -> Sequence[ContextItem]:
+    def gather(self, turn: ContextScope) -> Sequence[ContextItem]:
         """One line per recent message of the turn's channel."""
+        if turn.recent is not None and turn.recent.covers(self.size):
+            return [message_item(message) for message in turn.recent.last(self.size)]
         return [message_item(message) for message in narrow_live(turn.channel_id, n=self.size)]

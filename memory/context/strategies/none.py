@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from memory.choices import ContextStrategyId
-from memory.context.types import ContextItem, TurnScope
+from memory.context.types import ContextItem, ContextScope
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +15,6 @@ class NoneStrategy:
 
     strategy_id: ContextStrategyId = ContextStrategyId.NONE
 
-    def gather(self, turn: TurnScope) -> Sequence[ContextItem]:
+    def gather(self, turn: ContextScope) -> Sequence[ContextItem]:
         """No items."""
         return ()

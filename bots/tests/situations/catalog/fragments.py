@@ -103,11 +103,11 @@ FRAGMENTS = [
     Situation(
         id="an-addressed-finished-sentence-closes-at-once",
         category=Category.FRAGMENTS,
-        description="an addressed, finished sentence is answered without waiting out a 60 s window (pins early close)",
+        description="an addressed, finished sentence is answered without waiting out a 30 s window (pins early close)",
         expect=Expect.MUST_SPEAK,
         script=(Say("alice", "{bot} what's the capital of Peru?", label="q"),),
         checks=(Answered("q"),),
-        settings={"FRAGMENT_WINDOW_SECONDS": "60", "FRAGMENT_MAX_SECONDS": "90"},
+        settings={"FRAGMENT_WINDOW_SECONDS": "30", "FRAGMENT_MAX_SECONDS": "90"},
     ),
     Situation(
         id="an-unaddressed-finished-sentence-waits-for-more",

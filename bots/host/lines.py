@@ -1,43 +1,17 @@
-"""Values a turn is made of, and the conversions between the adapter's, memory's and the synthesizer's shapes."""
+"""Conversions of a message between the adapter's, memory's and the synthesizer's shapes."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from django.utils import timezone
 
 from bots.adapters.base import ChannelKind, ChannelRef, InboundMessage
-from bots.host.addressing import Address
+from bots.choices import ChannelKind as StoredChannelKind
+from bots.choices import Platform
 from bots.host.ledger import Arrival
 from dispositions.synthesis import ConversationLine
 from memory.choices import TranscriptRole
 from memory.ingest import IngestMessage
 from memory.live import LiveItem
-
-
-@dataclass(frozen=True, slots=True)
-class TurnRequest:
-    """A reactive turn waiting in its channel's lane: one message, or fragments merged into one."""
-
-    channel: ChannelRef
-    messages: tuple[InboundMessage, ...]
-    address: Address
-    last_seq: int
-
-    @property
-    def answered(self) -> InboundMessage:
-        """The message the turn answers and records as its inbound message (the last fragment)."""
-        return self.messages[-1]
-
-    @property
-    def message_ids(self) -> tuple[str, ...]:
-        """Ids of every fragment of the turn."""
-        return tuple(m.message.id for m in self.messages)
-
-    @property
-    def text(self) -> str:
-        """The fragments' words, one per line."""
-        return "\n".join(m.content for m in self.messages)
 
 
 def ingest_message_for(message: InboundMessage) -> IngestMessage:
@@ -98,3 +72,17 @@ def line_for_arrival(arrival: Arrival, channel: ChannelRef) -> ConversationLine:
         channel_name="" if channel.kind is ChannelKind.DM else channel.name,
         is_bot=not arrival.is_human,
     )
+
+
+def stored_platform(platform: str) -> Platform:
+    """The stored platform of an adapter's platform name (platforms without a record of their own count as Discord)."""
+    return Platform(platform) if platform in Platform.values else Platform.DISCORD
+
+
+def stored_channel_kind(kind: ChannelKind) -> StoredChannelKind:
+    """How a guild record stores a channel of this kind."""
+    return {
+        ChannelKind.TEXT: StoredChannelKind.TEXT,
+        ChannelKind.THREAD: StoredChannelKind.THREAD,
+        ChannelKind.CATEGORY: StoredChannelKind.CATEGORY,
+    }.get(kind, StoredChannelKind.OTHER)
