@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 pytest_plugins = [
     "tests.servers.local_discord",
     "tests.servers.openai_server",
-    "bots.tests.hostkit",
+    "bots.host.tests.hostkit",
     "tests.leakguard",
 ]
 

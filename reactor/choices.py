@@ -12,3 +12,4 @@ class EventKind(models.TextChoices):
     MESSAGE_EDITED = "message.edited", "Message edited"
     REACTION_ADDED = "reaction.added", "Reaction added"
     REACTION_REMOVED = "reaction.removed", "Reaction removed"
+    TRANSCRIPTS_PURGED = "transcripts.purged", "Transcripts purged by retention"

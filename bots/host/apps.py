@@ -8,3 +8,9 @@ class HostAppConfig(AppConfig):
     label = "host"
     verbose_name = "Host harness"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Purge the host's claims when retention purges the transcripts they are about."""
+        from bots.host import receivers
+
+        receivers.connect()

@@ -13,8 +13,6 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from bots.tests.situations.report import print_summary
-
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = ROOT / "manage.py"
 
@@ -58,8 +56,3 @@ def run_manage(child_env) -> Callable[..., subprocess.CompletedProcess[str]]:
         )
 
     return run
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    """After the run: the group-chat situation report, when any situation ran."""
-    print_summary(terminalreporter, config)

@@ -121,6 +121,31 @@ async def test_adapter_connects_and_reports_the_guild_with_its_channels_and_role
     assert {r.name for r in snapshot.roles} == {"moderator", "regular"}
 
 
+async def test_the_guild_snapshot_lists_the_roles_the_bot_itself_holds(local_discord, guild, handler, connect):
+    local_discord.grant_role(guild, local_discord.bot, "regular")
+
+    await connect()
+
+    [snapshot] = handler.ready[0].guilds
+    assert snapshot.bot_role_ids == (guild.role("regular").id,)
+
+
+async def test_a_resume_that_replays_reactions_does_not_deliver_them_twice(local_discord, guild, handler, connect):
+    await connect()
+    general = guild.channel("general")
+    posted = local_discord.post_message(general.id, guild.user("bob"), "pizza?")
+    local_discord.add_reaction(general.id, posted["id"], guild.user("alice"), "🍕")
+    local_discord.remove_reaction(general.id, posted["id"], guild.user("alice"), "🍕")
+    await local_discord.wait_for(lambda: len(handler.reactions) == 2)
+
+    local_discord.disconnect(resume=True, replay_overlap=2)
+    await local_discord.wait_for(lambda: handler.resumed >= 1)
+    local_discord.add_reaction(general.id, posted["id"], guild.user("alice"), "🍕")
+    await local_discord.wait_for(lambda: len(handler.reactions) >= 3)
+
+    assert [r.added for r in handler.reactions] == [True, False, True]
+
+
 async def test_adapter_identifies_with_the_intents_it_needs(local_discord, guild, connect):
     await connect()
 

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 
 from bots.adapters.base import InboundMessage, OutputBeat, ReadyEvent
 from bots.adapters.local import LocalAdapter, LocalChat, parse_line
+from bots.host.tests.hostkit import make_disposition, make_persona, reply_json, runbot_env
 from bots.tests.conftest import MANAGE, ROOT
-from bots.tests.hostkit import make_disposition, make_persona, reply_json, runbot_env
 from dispositions.choices import OutputShape
 
 

@@ -369,3 +369,37 @@ def test_reading_a_bot_folder_finds_its_dit_json(tmp_path):
 def test_locations_read_like_paths():
     assert format_location(("settings", "groups", 0, "fields", 2, "type")) == "settings.groups[0].fields[2].type"
     assert format_location(()) == "(root)"
+
+
+def test_including_the_host_settings_declares_them_once_for_the_bot():
+    data = manifest_data(groups=[])
+    data["settings"] = {"include": ["host"]}
+
+    manifest = parse_manifest(json.dumps(data))
+
+    fields = {f.key: f for f in manifest.setting_fields()}
+    assert [g.id for g in manifest.groups] == ["addressing", "fragments", "other_bots", "quiet", "channels", "runtime"]
+    assert (fields["CATCHUP_LIMIT"].default, fields["CATCHUP_LIMIT"].max) == (50, 100)
+
+
+def test_declaring_an_included_host_setting_again_is_a_duplicate_naming_the_include():
+    data = manifest_data(groups=[{"id": "mine", "fields": [{"key": "MUTE_MINUTES", "type": "number", "default": 5}]}])
+    data["settings"]["include"] = ["host"]
+
+    with pytest.raises(ManifestInvalid) as caught:
+        parse_manifest(json.dumps(data))
+
+    assert [str(p) for p in caught.value.problems] == [
+        "settings.groups[0].fields[0].key: duplicate setting key 'MUTE_MINUTES' (first declared at "
+        "settings.include[0])"
+    ]
+
+
+def test_only_known_settings_groups_can_be_included():
+    data = manifest_data()
+    data["settings"]["include"] = ["steward-v9"]
+
+    with pytest.raises(ManifestInvalid) as caught:
+        parse_manifest(json.dumps(data))
+
+    assert [p.location for p in caught.value.problems] == ["settings.include[0]"]

@@ -59,3 +59,32 @@ def test_purge_refuses_a_naive_cutoff():
         purge_transcripts(before=timezone.now().replace(tzinfo=None))
 
     assert Transcript.objects.count() == 1
+
+
+def test_a_purge_deletes_in_batches_of_bounded_size():
+    from django.test.utils import CaptureQueriesContext
+
+    now = timezone.now()
+    for _ in range(5):
+        TranscriptFactory.create(created_at=now - timedelta(days=40))
+
+    with CaptureQueriesContext(connection) as queries:
+        purged = purge_transcripts(before=now - timedelta(days=30), batch_size=2)
+
+    deletes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('DELETE FROM "memory_transcript"')]
+    assert purged == 5
+    assert len(deletes) == 3
+    assert not Transcript.objects.exists()
+
+
+def test_a_purge_is_announced_so_other_apps_purge_what_they_keep_about_those_messages():
+    from reactor.models import ReactorEvent
+
+    now = timezone.now()
+    TranscriptFactory.create(created_at=now - timedelta(days=40))
+
+    purge_transcripts(before=now - timedelta(days=30), guild_id="g-1")
+
+    event = ReactorEvent.objects.get(kind="transcripts.purged")
+    assert event.guild_id == "g-1"
+    assert event.payload["purged"] == 0

@@ -16,7 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bots.tests.situations.model import MUTE_ACK, RunRecord
+from bots.host.tests.situations.model import MUTE_ACK, RunRecord
 
 SILENCE_TEXT = re.compile(
     r"""^[\s*_()\[\]<>{}~`'"]*(?:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bots.tests.situations.catalog.presets import MENTION_ONLY, WORDS_ONLY
-from bots.tests.situations.model import (
+from bots.host.tests.situations.catalog.presets import MENTION_ONLY, WORDS_ONLY
+from bots.host.tests.situations.model import (
     AnswerPromptFor,
     Category,
     Expect,

@@ -38,8 +38,7 @@ from bots.bot_settings import BotSettings
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
 from bots.host.models import ChannelMute, OutboundBeat
-from bots.models import Bot
-from bots.tests.situations.model import (
+from bots.host.tests.situations.model import (
     BotLoop,
     BotStartsThread,
     DropConnection,
@@ -63,7 +62,8 @@ from bots.tests.situations.model import (
     WhileAway,
     WhileGenerating,
 )
-from bots.tests.situations.model_server import SituationModelServer, read_prompt
+from bots.host.tests.situations.model_server import SituationModelServer, read_prompt
+from bots.models import Bot
 from dispositions.models import DispositionDecision
 from tests.servers.local_discord import LocalDiscord, LocalGuild, LocalUser
 

@@ -22,9 +22,9 @@ from bots.host.choices import BeatStatus
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
 from bots.host.models import BotAccount, OutboundBeat
+from bots.host.tests.hostkit import FAST, make_disposition, make_persona, react_json, reply_json, runbot_env
 from bots.models import Bot
 from bots.tests.conftest import MANAGE, ROOT
-from bots.tests.hostkit import FAST, make_disposition, make_persona, react_json, reply_json, runbot_env
 from dispositions.choices import InterruptionHandling, OutputShape
 from dispositions.models import DispositionDecision
 
@@ -319,3 +319,127 @@ def test_login_failures_are_retried_until_discord_answers(runbot_world, local_di
     assert text.count("could not connect to discord") >= 1
     assert "retrying in" in text
     assert "stopping on SIGINT" in text
+
+
+def _runbot(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, str(MANAGE), "runbot", "e2e"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def test_a_message_stored_just_before_the_bot_is_killed_is_answered_once_after_the_restart(
+    runbot_world, local_discord, gateway_on_openai_server, host_redis_prefix
+):
+    guild = local_discord.add_guild("Test Guild", channels=("general",), members=("alice",))
+    general = guild.channel("general")
+    # The first process dies while the model is still thinking; the second one gets an answer at once.
+    gateway_on_openai_server.queue_reply(reply_json("never sent"), delay=8)
+    gateway_on_openai_server.queue_reply(reply_json("answered after the restart"))
+    env = runbot_env(
+        local_discord,
+        gateway_on_openai_server,
+        DISCORD_TOKEN=local_discord.bot_token,
+        DIT_HOST_REDIS_PREFIX=host_redis_prefix,
+    )
+    output: list[str] = []
+    first = _runbot(env)
+    try:
+        _read_until(first, "waiting for SIGTERM or SIGINT", output)
+        posted = local_discord.post_message(general.id, guild.user("alice"), mention(local_discord, "you there?"))
+        # The message is stored and claimed before the model is asked; the kill lands during that call.
+        local_discord.wait_for_sync(lambda: gateway_on_openai_server.chat_requests, timeout=15)
+        first.kill()
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
+    assert bot_texts(local_discord, general) == []
+
+    second = _runbot(env)
+    try:
+        _read_until(second, "waiting for SIGTERM or SIGINT", output)
+        local_discord.wait_for_sync(lambda: bot_texts(local_discord, general), timeout=20)
+        second.send_signal(signal.SIGTERM)
+        rest, _ = second.communicate(timeout=30)
+        output.append(rest)
+    finally:
+        if second.poll() is None:
+            second.kill()
+            second.wait()
+
+    text = "".join(output)
+    assert second.returncode == 0, text
+    assert bot_texts(local_discord, general) == ["answered after the restart"]
+    decisions = list(DispositionDecision.objects.filter(inbound_message_id=posted["id"]))
+    assert [d.outcome["end"] for d in decisions] == ["spoke"]
+    assert "took up 1 messages a stopped process owed a turn" in text
+
+
+async def _wait_for(predicate, what: str, timeout: float = 10.0):
+    import asyncio
+
+    for _ in range(int(timeout / 0.02)):
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_reactions_are_stored_once_across_a_resume_and_emitted_as_events(
+    local_discord, discord_rig, gateway_on_openai_server
+):
+    from memory.models import Reaction, Transcript
+    from reactor.models import ReactorEvent
+
+    rig = await discord_rig(persona=await persona_with(("silent-listen", OutputShape.SILENT, 1.0)))
+    resumes = []
+    on_resumed = rig.host.on_resumed
+
+    async def counting_resumes():
+        resumes.append(1)
+        await on_resumed()
+
+    rig.host.on_resumed = counting_resumes
+    channel = rig.channel()
+    posted = local_discord.post_message(channel.id, rig.user("alice"), "we shipped it")
+    await _wait_for(lambda: Transcript.objects.filter(message_id=posted["id"]).aexists(), "the message to be stored")
+    bob, jen = rig.user("bob"), rig.user("jen")
+    local_discord.add_reaction(channel.id, posted["id"], bob, "🔥")
+    local_discord.remove_reaction(channel.id, posted["id"], bob, "🔥")
+    local_discord.add_reaction(channel.id, posted["id"], bob, "🔥")
+    local_discord.add_reaction(channel.id, posted["id"], jen, "🎉")
+
+    def reaction_events():
+        return ReactorEvent.objects.filter(kind__startswith="reaction.").order_by("id")
+
+    await _wait_for(lambda: _count(reaction_events(), 4), "four reaction events")
+    # The next RESUME replays the four reaction dispatches the client already had.
+    local_discord.disconnect(resume=True, replay_overlap=4)
+    await _wait_for(lambda: _true(bool(resumes)), "the session to resume")
+    await rig.host.idle()
+
+    kinds = [e.kind async for e in reaction_events()]
+    assert kinds == ["reaction.added", "reaction.removed", "reaction.added", "reaction.added"]
+    rows = {(r.user_id, r.emoji): (r.present, r.changes) async for r in Reaction.objects.all()}
+    assert rows == {(bob.id, "🔥"): (True, 3), (jen.id, "🎉"): (True, 1)}
+    event = await reaction_events().afirst()
+    assert (event.payload["message_id"], event.payload["user_id"], event.guild_id) == (
+        posted["id"],
+        bob.id,
+        rig.guild.id,
+    )
+
+
+async def _count(queryset, expected: int) -> bool:
+    return await queryset.acount() >= expected
+
+
+async def _true(value: bool) -> bool:
+    return value

@@ -3,8 +3,8 @@ invalid sessions with history fetch, redelivery, lost responses and restarts."""
 
 from __future__ import annotations
 
-from bots.tests.situations.catalog.presets import ALWAYS_SPEAKS, WORDS_ONLY
-from bots.tests.situations.model import (
+from bots.host.tests.situations.catalog.presets import ALWAYS_SPEAKS, WORDS_ONLY
+from bots.host.tests.situations.model import (
     Answered,
     AnsweringTurns,
     Category,

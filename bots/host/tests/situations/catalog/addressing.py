@@ -3,8 +3,8 @@ messages to someone else do not address the bot."""
 
 from __future__ import annotations
 
-from bots.tests.situations.catalog.presets import ALWAYS_SPEAKS, MENTION_ONLY, WORDS_ONLY
-from bots.tests.situations.model import (
+from bots.host.tests.situations.catalog.presets import ALWAYS_SPEAKS, MENTION_ONLY, WORDS_ONLY
+from bots.host.tests.situations.model import (
     Answered,
     AnswerPromptFor,
     BotStartsThread,

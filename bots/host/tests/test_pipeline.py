@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from bots.adapters.local import LocalAdapter, LocalEvent
 from bots.host.choices import BeatStatus
 from bots.host.models import OutboundBeat
-from bots.tests.hostkit import make_disposition, make_persona, react_json, reply_json
+from bots.host.tests.hostkit import make_disposition, make_persona, react_json, reply_json
 from dispositions.choices import InterruptionHandling, OutputShape
 from dispositions.models import DispositionDecision
 

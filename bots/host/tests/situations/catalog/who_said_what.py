@@ -3,8 +3,8 @@ right answer for the right person; the re-check before sending."""
 
 from __future__ import annotations
 
-from bots.tests.situations.catalog.presets import ALWAYS_SPEAKS, MENTION_ONLY, WORDS_ONLY
-from bots.tests.situations.model import (
+from bots.host.tests.situations.catalog.presets import ALWAYS_SPEAKS, MENTION_ONLY, WORDS_ONLY
+from bots.host.tests.situations.model import (
     AnsweringTurns,
     Category,
     Expect,

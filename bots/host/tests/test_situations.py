@@ -3,7 +3,7 @@ client against the local Discord and the local model server, once per seed.
 
 Each situation must behave as labelled in every run (must speak, must stay silent, or either) and pass its own
 checks; every run must keep the invariants. The per-category report (balanced accuracy, broken invariants) is
-printed at the end of the test run (see `bots.tests.situations.report`).
+printed at the end of the test run (see `bots.host.tests.situations.report`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.core.management import call_command
 
-from bots.tests.situations.catalog import CATALOG, COUNTS
-from bots.tests.situations.driver import play
-from bots.tests.situations.invariants import check_invariants
-from bots.tests.situations.model import Category, Expect, RunRecord, Situation
-from bots.tests.situations.model_server import SituationModelServer
-from bots.tests.situations.report import suite_report
+from bots.host.tests.situations.catalog import CATALOG, COUNTS
+from bots.host.tests.situations.driver import play
+from bots.host.tests.situations.invariants import check_invariants
+from bots.host.tests.situations.model import Category, Expect, RunRecord, Situation
+from bots.host.tests.situations.model_server import SituationModelServer
+from bots.host.tests.situations.report import suite_report
 from dispositions.models import Persona, PersonaDispositionWeight
 from tests.servers.openai_server import gateway_on
 

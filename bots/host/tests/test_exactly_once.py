@@ -11,8 +11,8 @@ from django.db import IntegrityError
 from bots.host.choices import BeatStatus
 from bots.host.dispatcher import OutputDispatcher
 from bots.host.models import OutboundBeat
+from bots.host.tests.hostkit import make_disposition, make_persona, reply_json
 from bots.host.values import PlannedBeat
-from bots.tests.hostkit import make_disposition, make_persona, reply_json
 from dispositions.choices import OutputShape
 from dispositions.models import DispositionDecision
 from dispositions.router import route_turn
@@ -167,3 +167,29 @@ def test_an_inbound_message_is_claimed_once_per_bot():
     other_bot = inbound_claim(bot_id=luna.pk, platform="discord", message_id="900")
 
     assert (first, again, other_bot) == (True, False, True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_claims_go_with_the_transcripts_retention_purges():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bots.host.models import InboundClaim
+    from bots.host.services import inbound_claim
+    from bots.tests.factories import BotFactory
+    from memory.services import purge_transcripts
+    from memory.tests.factories import TranscriptFactory
+
+    bot = BotFactory.create()
+    now = timezone.now()
+    for message_id in ("old-1", "old-2"):
+        TranscriptFactory.create(message_id=message_id, created_at=now - timedelta(days=40))
+        inbound_claim(bot_id=bot.pk, platform="discord", message_id=message_id)
+    InboundClaim.objects.update(claimed_at=now - timedelta(days=40))
+    TranscriptFactory.create(message_id="new", created_at=now)
+    inbound_claim(bot_id=bot.pk, platform="discord", message_id="new")
+
+    purge_transcripts(before=now - timedelta(days=30), batch_size=1)
+
+    assert list(InboundClaim.objects.values_list("message_id", flat=True)) == ["new"]

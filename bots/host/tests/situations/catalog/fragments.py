@@ -3,7 +3,7 @@ and closes early on an addressed, finished sentence; at most one reaction per me
 
 from __future__ import annotations
 
-from bots.tests.situations.model import (
+from bots.host.tests.situations.model import (
     Answered,
     Category,
     Expect,

@@ -10,7 +10,7 @@ from bots.adapters.local import LocalAdapter
 from bots.host import selectors
 from bots.host.choices import MuteSource
 from bots.host.models import BotAccount, ChannelMute
-from bots.tests.hostkit import make_disposition, make_persona, react_json, reply_json
+from bots.host.tests.hostkit import make_disposition, make_persona, react_json, reply_json
 from dispositions.choices import OutputShape, TriggerKind
 from dispositions.models import DispositionDecision
 from dispositions.synthesis import synthesize

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bots.tests.situations.invariants import Broken
-from bots.tests.situations.model import Category, Expect, RunRecord
+from bots.host.tests.situations.invariants import Broken
+from bots.host.tests.situations.model import Category, Expect, RunRecord
 
 
 @dataclass

@@ -134,3 +134,28 @@ def test_the_admin_mute_changelist_query_count_is_pinned(admin_client, django_as
         mute_create(bot_id=bot.pk, channel_id=f"c{n}", source=MuteSource.PHRASE, muted_by="a", minutes=60)
     with django_assert_num_queries(6):
         assert admin_client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["stop", "stop it please", "please shut up", "ok be quiet now", "shut up already man", "stfu"],
+)
+async def test_a_mute_phrase_that_is_the_whole_request_mutes(text):
+    from bots.host.config import HostConfig
+    from bots.host.mutes import read_mute_request
+
+    reading = await read_mute_request(text, config=HostConfig.build(mute_classifier=False), classify=None)
+
+    assert reading.mute
+
+
+@pytest.mark.parametrize(
+    "text", ["stop being so formal", "stop saying that word", "shut up about rust for a sec", "be quiet on the intro"]
+)
+async def test_a_mute_phrase_inside_a_longer_request_is_not_a_mute(text):
+    from bots.host.config import HostConfig
+    from bots.host.mutes import read_mute_request
+
+    reading = await read_mute_request(text, config=HostConfig.build(mute_classifier=False), classify=None)
+
+    assert not reading.mute

@@ -3,8 +3,8 @@ per-minute cap with its cooldown, and no loop between two instances of our bot."
 
 from __future__ import annotations
 
-from bots.tests.situations.catalog.presets import ALLOW_DEPLOYBOT, MENTION_ONLY, WORDS_ONLY
-from bots.tests.situations.model import (
+from bots.host.tests.situations.catalog.presets import ALLOW_DEPLOYBOT, MENTION_ONLY, WORDS_ONLY
+from bots.host.tests.situations.model import (
     Answered,
     AnsweringTurns,
     BotLoop,
