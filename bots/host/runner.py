@@ -284,7 +284,8 @@ async def _run_local(
 ) -> int:
     import sys
 
-    from bots.adapters.local import LocalAdapter, LocalChat
+    from bots.adapters.local import LocalAdapter
+    from bots.local_chat import LocalChat
 
     adapter = LocalAdapter(bot_name=booted.name)
     chat = LocalChat(adapter, stdin=stdin or sys.stdin, stdout=stdout or sys.stdout)

@@ -10,8 +10,9 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from bots.adapters.base import InboundMessage, OutputBeat, ReadyEvent
-from bots.adapters.local import LocalAdapter, LocalChat, parse_line
+from bots.adapters.local import LocalAdapter
 from bots.host.tests.hostkit import make_disposition, make_persona, reply_json, runbot_env
+from bots.local_chat import LocalChat, parse_line
 from bots.tests.conftest import MANAGE, ROOT
 from dispositions.choices import OutputShape
 

@@ -390,8 +390,7 @@ def test_declaring_an_included_host_setting_again_is_a_duplicate_naming_the_incl
         parse_manifest(json.dumps(data))
 
     assert [str(p) for p in caught.value.problems] == [
-        "settings.groups[0].fields[0].key: duplicate setting key 'MUTE_MINUTES' (first declared at "
-        "settings.include[0])"
+        "settings.groups[0].fields[0].key: duplicate setting key 'MUTE_MINUTES' (first declared at settings.include[0])"
     ]
 
 
