@@ -1,4 +1,4 @@
-"""WSGI entry point, for servers that do not speak ASGI."""
+"""WSGI entry point, for servers that do not speak ASGI: static files first, then Django."""
 
 import os
 
@@ -6,4 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dit_project.settings")
 
-application = get_wsgi_application()
+from django.conf import settings  # noqa: E402
+from servestatic import ServeStatic  # noqa: E402
+
+application = ServeStatic(get_wsgi_application(), root=settings.STATIC_ROOT, prefix=settings.STATIC_URL)
