@@ -6,7 +6,7 @@ from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dit_project.settings")
 
-from django.conf import settings  # noqa: E402
-from servestatic import ServeStatic  # noqa: E402
+from django.conf import settings
+from servestatic import ServeStatic
 
 application = ServeStatic(get_wsgi_application(), root=settings.STATIC_ROOT, prefix=settings.STATIC_URL)
