@@ -288,6 +288,8 @@ def main() -> int:
     prefix = f"dit:bench:gateway:{uuid.uuid4().hex[:8]}"
     settings.DIT_GATEWAY_REDIS_PREFIX = prefix
     settings.DIT_GATEWAY_URL = ""
+    # Measured as it runs in production: no SQL kept per query for the debug toolbar and error pages.
+    settings.DEBUG = False
     database = connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         with OpenAIServer() as stub:
