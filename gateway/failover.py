@@ -29,7 +29,7 @@ from django.conf import settings
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from gateway import upstream
+from gateway import arguments, upstream
 from gateway.choices import Outcome
 from gateway.cooldowns import ProviderHealth, provider_failed, provider_health, provider_recovered
 from gateway.errors import (
@@ -191,7 +191,8 @@ def estimate_request_tokens(request: CallRequest) -> tuple[int, int]:
     if params.get("tools"):
         prompt += estimate_text_tokens(json.dumps(params["tools"]))
     output = params.get("max_completion_tokens") or params.get("max_tokens")
-    return prompt, int(output or settings.DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS)
+    # Arguments are checked before this runs; the floor keeps a hold from ever being negative.
+    return prompt, max(1, int(output or settings.DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS))
 
 
 def _reserve_budget(call: _Call) -> None:
@@ -249,7 +250,12 @@ async def _finish(call: _Call) -> None:
 
 
 async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[str, ProviderHealth]]:
-    """Plan, reserve budget and quota, and read provider health; on a rejection nothing stays held."""
+    """Check the arguments, plan, reserve budget and quota, and read provider health; on a rejection
+    nothing stays held."""
+    if request.kind == "chat":
+        arguments.check_chat_params(request.params)
+    else:
+        arguments.check_embedding_params(request.params)
     started = time.perf_counter()
     plan, health = await _plan(request)
     estimated_input, estimated_output = estimate_request_tokens(request)
@@ -468,8 +474,11 @@ async def stream_call(request: CallRequest) -> AsyncGenerator[StreamEvent]:
             async for chunk in chunks:
                 head.append(chunk)
                 if _carries_output(chunk):
-                    break
-            return chunks, head
+                    return chunks, head
+            # Closed before a token: nothing was sent, so this is a failure the next route may fix.
+            raise UpstreamFailure(
+                Outcome.STREAM_INTERRUPTED, "the provider closed the stream before its first token", retryable=True
+            )
 
         (chunks, head), route, started = await _failover(call, health, open_route)
         try:
@@ -479,6 +488,12 @@ async def stream_call(request: CallRequest) -> AsyncGenerator[StreamEvent]:
             async for chunk in chunks:
                 text = state.absorb(chunk)
                 yield StreamEvent(text=text, request_id=call.request_id, chunk=chunk)
+            if state.finish_reason is None:
+                # A provider that drops the connection may end the stream cleanly: without a finish
+                # reason the answer is cut short, and delivering it as complete would be a lie.
+                raise UpstreamFailure(
+                    Outcome.STREAM_INTERRUPTED, "the stream ended without a finish reason", retryable=False
+                )
         except UpstreamFailure as failure:
             call.record(
                 route,

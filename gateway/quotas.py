@@ -7,6 +7,7 @@ to the real count after it, the same way budgets are.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -37,6 +38,18 @@ if tpd_limit >= 0 then
 end
 return {0, 0}
 """
+
+
+SECONDS_PER_MINUTE = 60
+SECONDS_PER_DAY = 86_400
+
+
+def _seconds_until_next(moment: float, window: int) -> int:
+    """Whole seconds (at least 1) until the window containing `moment` ends: when the quota renews.
+
+    UTC days are multiples of 86,400 s since the epoch, as the minute windows are of 60 s.
+    """
+    return max(1, math.ceil((moment // window + 1) * window - moment))
 
 
 @dataclass(frozen=True)
@@ -71,12 +84,14 @@ async def quota_acquire(
         raise QuotaExceeded(
             f"The {plan.purpose} quota of {rpm} requests per minute is used up; try again next minute",
             limit="requests_per_minute",
+            retry_after=_seconds_until_next(moment, SECONDS_PER_MINUTE),
         )
     if int(status) == 2:
         raise QuotaExceeded(
             f"The {plan.purpose} quota of {tpd} tokens per day would be passed ({used} used, about "
             f"{estimated_tokens} needed); it renews at 00:00 UTC",
             limit="tokens_per_day",
+            retry_after=_seconds_until_next(moment, SECONDS_PER_DAY),
         )
     return QuotaTicket(tokens_key=day_key if tpd >= 0 else None, estimated_tokens=estimated_tokens)
 

@@ -234,3 +234,29 @@ def test_another_model_on_a_failing_provider_is_still_tried_until_the_provider_c
 
     assert complete().text == "model b answered"
     assert [request.body["model"] for request in server.chat_requests] == ["model-a", "model-b"]
+
+
+def test_a_stream_that_ends_without_a_finish_reason_after_its_first_token_is_an_interrupted_stream(routes):
+    routes.primary.queue_reply("a b c d", end_after_chunks=2)
+
+    received, error = stream_text()
+
+    assert received == ["a", " b"]
+    assert isinstance(error, StreamInterrupted)
+    assert "without a finish reason" in error.message
+    assert routes.fallback.chat_requests == []
+    assert attempts() == [(1, "primary", "model-a", Outcome.STREAM_INTERRUPTED)]
+
+
+def test_a_stream_that_ends_cleanly_before_its_first_token_fails_over(routes):
+    routes.primary.queue_reply("never seen", end_after_chunks=0)
+    routes.fallback.queue_reply("second route")
+
+    received, error = stream_text()
+
+    assert error is None
+    assert "".join(received) == "second route"
+    assert attempts() == [
+        (1, "primary", "model-a", Outcome.STREAM_INTERRUPTED),
+        (2, "fallback", "model-b", Outcome.OK),
+    ]
