@@ -11,6 +11,8 @@ from bots.choices import FieldType, SettingSource
 from bots.errors import BotNotFound, SettingResolutionError, UnknownSetting
 from bots.models import Bot, GuildChannel, GuildRole
 from bots.setting_types import SettingField, SettingValue
+from dispositions.models import DispositionDecision
+from gateway.models import UsageEvent
 
 # Grouped choices for a Django ChoiceField: [(guild name, [(external id, label), ...]), ...]
 GroupedChoices = list[tuple[str, list[tuple[str, str]]]]
@@ -25,6 +27,22 @@ class SettingState:
     public_value: SettingValue | None
     has_override: bool
     error: str = ""
+
+
+def bot_history(*, bot: Bot) -> dict[str, int]:
+    """What a bot has left behind, by kind (only kinds it has): what a delete would orphan or destroy.
+
+    Decisions and usage events name the bot by a plain id, so a delete would leave them pointing at
+    nothing; platform accounts, claimed messages and mutes would go with the row.
+    """
+    counts = {
+        "routing decisions": DispositionDecision.objects.filter(bot_id=bot.pk).count(),
+        "model usage events": UsageEvent.objects.filter(bot_id=bot.pk).count(),
+        "platform accounts": bot.platform_accounts.count(),
+        "handled messages": bot.inbound_claims.count(),
+        "channel mutes": bot.channel_mutes.count(),
+    }
+    return {kind: count for kind, count in counts.items() if count}
 
 
 def bot_list() -> QuerySet[Bot]:

@@ -13,10 +13,10 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bots.choices import ChannelKind, FieldType, Platform
-from bots.errors import BotAlreadyExists, InvalidSettingValue, UnknownSetting
+from bots.errors import BotAlreadyExists, BotHasHistory, InvalidSettingValue, UnknownSetting
 from bots.manifest import Manifest, read_manifest
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
-from bots.selectors import platform_reference_known, setting_fields
+from bots.selectors import bot_history, platform_reference_known, setting_fields
 from bots.setting_types import PLATFORM_ID_TYPES, SettingField, SettingValue, ValueRejected, coerce_value
 from dit_project.vault import seal
 
@@ -90,7 +90,16 @@ def bot_update(*, bot: Bot, name: str) -> Bot:
 
 
 def bot_delete(*, bot: Bot) -> None:
-    """Delete a bot with its manifests, overrides and guilds."""
+    """Delete a bot that has no history yet, with its manifests, overrides and guilds; raise BotHasHistory
+    for a bot that has run (its decisions, usage and messages must keep pointing at a bot that exists)."""
+    history = bot_history(bot=bot)
+    if history:
+        found = ", ".join(f"{count} {kind}" for kind, count in history.items())
+        raise BotHasHistory(
+            f"Bot {bot.slug} has history ({found}) and cannot be deleted: its records would point at a bot "
+            "that no longer exists. Stop its runbot process instead; the bot row keeps its history readable.",
+            history=history,
+        )
     slug = bot.slug
     bot.delete()
     logger.info("bot %s deleted", slug)

@@ -116,3 +116,14 @@ def test_loadmanifest_exits_one_in_a_child_process_for_an_invalid_file(tmp_path,
     assert result.returncode == 1
     assert "nothing was changed" in result.stderr
     assert not Bot.objects.filter(slug="child-bot").exists()
+
+
+def test_loadmanifest_with_a_nul_in_the_bot_name_names_the_problem_without_a_traceback(tmp_path, run_manage):
+    bad = _write(tmp_path, manifest_data(slug="nul-bot", name="Bad\x00Name"))
+
+    result = run_manage("loadmanifest", str(bad))
+
+    assert result.returncode == 1
+    assert "bot.name: contains a NUL character" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not Bot.objects.filter(slug="nul-bot").exists()
