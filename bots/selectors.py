@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
@@ -12,6 +13,7 @@ from bots.errors import BotNotFound, SettingResolutionError, UnknownSetting
 from bots.models import Bot, GuildChannel, GuildRole
 from bots.setting_types import SettingField, SettingValue
 from dispositions.models import DispositionDecision
+from dit_project.vault import SecretValue
 from gateway.models import UsageEvent
 
 # Grouped choices for a Django ChoiceField: [(guild name, [(external id, label), ...]), ...]
@@ -43,6 +45,16 @@ def bot_history(*, bot: Bot) -> dict[str, int]:
         "channel mutes": bot.channel_mutes.count(),
     }
     return {kind: count for kind, count in counts.items() if count}
+
+
+def bot_discord_token_set(*, slug: str) -> bool:
+    """Whether the bot would connect to Discord: a DISCORD_TOKEN from an admin override, the environment
+    variable, or a default (the same order the runner reads it in)."""
+    token = bot_get(slug=slug).settings.get("DISCORD_TOKEN")
+    if token is None:
+        token = os.environ.get("DISCORD_TOKEN")
+    plain = token.reveal() if isinstance(token, SecretValue) else str(token or "")
+    return bool(plain.strip())
 
 
 def bot_list() -> QuerySet[Bot]:
