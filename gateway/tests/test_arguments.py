@@ -116,3 +116,15 @@ def test_a_negative_budget_hold_is_refused():
         budget_reserve(guild_id="g-neg", amount=Decimal("-5"))
 
     assert BudgetEnvelope.objects.get(guild_id="g-neg").reserved_usd == Decimal("9")
+
+
+def test_a_body_past_the_gateway_limit_is_an_openai_style_413(client, headers, settings, gateway_on_openai_server):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = {"model": "auto", "messages": [{"role": "user", "content": "x" * 20_000}]}
+
+    response = post(client, headers, body)
+
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert (error["code"], error["limit"]) == ("payload_too_large", 10_000)
+    assert gateway_on_openai_server.chat_requests == []
