@@ -111,11 +111,16 @@ def test_a_three_megabyte_setting_value_is_refused_with_a_413(moderator_client):
     assert not SettingOverride.objects.filter(bot=bot, key="GREETING").exists()
 
 
-def test_a_bot_without_history_can_be_deleted(moderator_client):
-    BotFactory.create(slug="fresh")
+def test_a_bot_without_history_can_be_deleted_and_its_gateway_tokens_stop_working(moderator_client):
+    from gateway.models import GatewayToken
+    from gateway.services import gateway_token_create
+
+    bot = BotFactory.create(slug="fresh")
+    token, _ = gateway_token_create(bot_id=bot.pk, label="fresh")
 
     assert moderator_client.delete("/api/bots/fresh/").status_code == 204
     assert not Bot.objects.filter(slug="fresh").exists()
+    assert GatewayToken.objects.get(pk=token.pk).revoked_at is not None
 
 
 def test_deleting_a_bot_that_has_routed_turns_is_refused_with_409_and_the_history_named(

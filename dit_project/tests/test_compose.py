@@ -51,4 +51,5 @@ def test_every_app_service_of_compose_requires_the_env_file(compose):
 
     for name in ("migrate", "web", "worker", "bot"):
         env_files = services[name]["env_file"]
-        assert [(entry["path"], entry["required"]) for entry in env_files] == [(".env", True)], name
+        # `required` defaults to true in the Compose specification; it must not be switched off.
+        assert [(entry["path"], entry.get("required", True)) for entry in env_files] == [(".env", True)], name
