@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from bots.bot_settings import BotSettings
 from bots.choices import FieldType, SettingSource
@@ -45,6 +46,44 @@ def bot_history(*, bot: Bot) -> dict[str, int]:
         "channel mutes": bot.channel_mutes.count(),
     }
     return {kind: count for kind, count in counts.items() if count}
+
+
+@dataclass(frozen=True)
+class BotRevision:
+    """What a running host must notice about its bot row: its name, manifest and settings as of now.
+
+    Two revisions compare equal exactly when nothing the host reads changed (a rename, a new manifest
+    version, an override set, changed or cleared).
+    """
+
+    bot_id: int
+    slug: str
+    name: str
+    manifest_id: int | None
+    updated_at: datetime
+    override_count: int
+    overrides_updated_at: datetime | None
+
+
+def bot_revision(*, bot_id: int) -> BotRevision | None:
+    """The bot's current revision in one query, or None when the row is gone (the host must stop)."""
+    row = (
+        Bot.objects.filter(pk=bot_id)
+        .annotate(override_count=Count("setting_overrides"), overrides_updated_at=Max("setting_overrides__updated_at"))
+        .values("slug", "name", "current_manifest_id", "updated_at", "override_count", "overrides_updated_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return BotRevision(
+        bot_id=bot_id,
+        slug=row["slug"],
+        name=row["name"],
+        manifest_id=row["current_manifest_id"],
+        updated_at=row["updated_at"],
+        override_count=row["override_count"],
+        overrides_updated_at=row["overrides_updated_at"],
+    )
 
 
 def bot_discord_token_set(*, slug: str) -> bool:
