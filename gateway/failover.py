@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from openai.types import CreateEmbeddingResponse
@@ -36,6 +37,7 @@ from gateway.errors import (
     BadRequest,
     BudgetExhausted,
     QuotaExceeded,
+    StateUnavailable,
     StreamInterrupted,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -257,7 +259,10 @@ async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[s
     else:
         arguments.check_embedding_params(request.params)
     started = time.perf_counter()
-    plan, health = await _plan(request)
+    try:
+        plan, health = await _plan(request)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise _state_unavailable(exc) from exc
     estimated_input, estimated_output = estimate_request_tokens(request)
     call = _Call(
         request=request,
@@ -281,10 +286,25 @@ async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[s
         call.record(call.plan.routes[0], Outcome.QUOTA_EXCEEDED, error=exc.message, attempt=0)
         await _finish(call)
         raise
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # The budget hold taken above is released before the caller hears of it.
+        await _finish(call)
+        raise _state_unavailable(exc) from exc
     except BaseException:
         await _finish(call)
         raise
     return call, health
+
+
+def _state_unavailable(exc: Exception) -> StateUnavailable:
+    """The error for Redis not answering before a call: quotas and cooldowns cannot be read or taken."""
+    logger.warning("gateway: redis unavailable: %s", exc)
+    return StateUnavailable(
+        f"Redis is not answering ({exc.__class__.__name__}); quotas and provider cooldowns cannot be checked, "
+        "so no model was called. Try again shortly",
+        service="redis",
+        retry_after=5,
+    )
 
 
 def _refusal(route: Route, failure: UpstreamFailure) -> BadRequest | UpstreamRejected:

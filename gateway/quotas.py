@@ -7,13 +7,18 @@ to the real count after it, the same way budgets are.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 
+import redis
+
 from gateway.errors import QuotaExceeded
 from gateway.routing import CallPlan
 from gateway.store import key, redis_client
+
+logger = logging.getLogger(__name__)
 
 # Returns {0, 0} when taken, {1, used} when the minute is full, {2, used} when the day's tokens are.
 _ACQUIRE = """
@@ -100,4 +105,9 @@ async def quota_settle(ticket: QuotaTicket, *, actual_tokens: int) -> None:
     """Replace the estimate taken from the day's tokens by the real count."""
     if ticket.tokens_key is None or actual_tokens == ticket.estimated_tokens:
         return
-    await redis_client().incrby(ticket.tokens_key, actual_tokens - ticket.estimated_tokens)
+    try:
+        await redis_client().incrby(ticket.tokens_key, actual_tokens - ticket.estimated_tokens)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # The call itself is done and its answer must reach the caller; the day's count keeps the
+        # estimate instead of the real number, which errs by one call's difference at most.
+        logger.warning("gateway: could not correct the token quota of %s: %s", ticket.tokens_key, exc)

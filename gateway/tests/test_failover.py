@@ -260,3 +260,26 @@ def test_a_stream_that_ends_cleanly_before_its_first_token_fails_over(routes):
         (1, "primary", "model-a", Outcome.STREAM_INTERRUPTED),
         (2, "fallback", "model-b", Outcome.OK),
     ]
+
+
+def test_an_in_process_call_while_redis_is_down_is_a_clear_503_and_holds_no_budget(routes, settings):
+    import socket
+
+    from gateway.errors import StateUnavailable
+    from gateway.models import BudgetEnvelope
+    from gateway.tests.factories import BudgetEnvelopeFactory
+
+    envelope = BudgetEnvelopeFactory.create(guild_id="g-down")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    shared, settings.REDIS_URL = settings.REDIS_URL, f"redis://127.0.0.1:{dead}/0"
+    try:
+        with pytest.raises(StateUnavailable, match="Redis is not answering") as caught:
+            complete(guild_id="g-down")
+    finally:
+        settings.REDIS_URL = shared
+
+    assert (caught.value.status, caught.value.extra["service"]) == (503, "redis")
+    assert BudgetEnvelope.objects.get(pk=envelope.pk).reserved_usd == 0
+    assert routes.primary.chat_requests == []
