@@ -11,7 +11,7 @@ COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-RUN SECRET_KEY=collectstatic DATABASE_URL=postgres://unused@localhost/unused REDIS_URL=redis://localhost:6379/0 \
+RUN DEBUG=1 SECRET_KEY=collectstatic DATABASE_URL=postgres://unused@localhost/unused REDIS_URL=redis://localhost:6379/0 \
     python manage.py collectstatic --noinput \
     && useradd --create-home --uid 1000 dit \
     && chown -R dit /app

@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 
 from bots.forms import BotSettingsForm
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
+from bots.selectors import bot_history
 from dit_project.vault import MASK
 
 
@@ -29,6 +30,13 @@ class BotAdmin(admin.ModelAdmin[Bot]):
     search_fields = ["slug", "name"]
     fields = ["slug", "name", "version", "current_manifest", "settings_link", "created_at", "updated_at"]
     readonly_fields = ["version", "current_manifest", "settings_link", "created_at", "updated_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Bot | None = None) -> bool:
+        # A bot that has run keeps its row: its decisions, usage and messages point at it (bot_delete).
+        # Django asks this per object for the bulk delete action too, which then refuses with 403.
+        if obj is not None and bot_history(bot=obj):
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Bot | None = None) -> list[str]:
         # The slug is the bot's identity (manifests and env files name it): set once, never renamed.

@@ -24,6 +24,13 @@ class BotAlreadyExists(ApplicationError):
     status = 409
 
 
+class BotHasHistory(ApplicationError):
+    """A bot that has run (decisions, usage, messages) cannot be deleted."""
+
+    code = "bot_has_history"
+    status = 409
+
+
 class UnknownSetting(NotFound):
     """The bot's manifest declares no setting or credential with this key."""
 

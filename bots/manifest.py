@@ -171,18 +171,27 @@ def _object_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
+# PostgreSQL text and JSON cannot hold a NUL character; a manifest with one could never be stored.
+NUL = "\x00"
+NUL_PROBLEM = "contains a NUL character (\\u0000), which cannot be stored"
+
+
 def _text_problems(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, str]]:
     if isinstance(data, _ObjectWithDuplicates):
         for key in data.duplicate_keys:
             yield (*path, key), f"duplicate key {key!r} (only the last value would be kept)"
     if isinstance(data, dict):
         for key, value in data.items():
+            if isinstance(key, str) and NUL in key:
+                yield (*path, key), NUL_PROBLEM
             yield from _text_problems(value, (*path, key))
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from _text_problems(value, (*path, index))
     elif isinstance(data, _NotJson):
         yield path, f"{data.literal}{NOT_JSON}"
+    elif isinstance(data, str) and NUL in data:
+        yield path, NUL_PROBLEM
 
 
 def _loads(text: str) -> Any:

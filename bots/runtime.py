@@ -10,6 +10,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from django.db import OperationalError, connection
+from django.db.migrations.executor import MigrationExecutor
+
 from bots.bot_settings import BotSettings, ResolvedSetting
 from bots.errors import BootError
 from bots.selectors import bot_get
@@ -32,8 +35,25 @@ class BootedBot:
     settings: BotSettings
 
 
+def check_database_ready() -> None:
+    """Raise BootError naming the command to run when the database cannot be reached or is not migrated."""
+    try:
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except OperationalError as exc:
+        raise BootError(
+            f"The database cannot be reached ({exc.__class__.__name__}: {exc}); check DATABASE_URL"
+        ) from exc
+    if pending:
+        raise BootError(
+            f"The database is missing {len(pending)} migration(s) (the first: {pending[0][0]}); run "
+            "`python manage.py migrate` first (or `python3 scripts/dev.py run`, which migrates for you)"
+        )
+
+
 def boot_bot(*, slug: str, manifest_path: Path | None = None) -> BootedBot:
     """Load `manifest_path` first if given, then boot the bot `slug` from the database; BootError says what to fix."""
+    check_database_ready()
     if manifest_path is not None:
         result = manifest_load_file(path=manifest_path)
         if result.bot.slug != slug:

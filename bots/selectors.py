@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from bots.bot_settings import BotSettings
 from bots.choices import FieldType, SettingSource
 from bots.errors import BotNotFound, SettingResolutionError, UnknownSetting
 from bots.models import Bot, GuildChannel, GuildRole
 from bots.setting_types import SettingField, SettingValue
+from dispositions.models import DispositionDecision
+from dit_project.vault import SecretValue
+from gateway.models import UsageEvent
 
 # Grouped choices for a Django ChoiceField: [(guild name, [(external id, label), ...]), ...]
 GroupedChoices = list[tuple[str, list[tuple[str, str]]]]
@@ -25,6 +30,70 @@ class SettingState:
     public_value: SettingValue | None
     has_override: bool
     error: str = ""
+
+
+def bot_history(*, bot: Bot) -> dict[str, int]:
+    """What a bot has left behind, by kind (only kinds it has): what a delete would orphan or destroy.
+
+    Decisions and usage events name the bot by a plain id, so a delete would leave them pointing at
+    nothing; platform accounts, claimed messages and mutes would go with the row.
+    """
+    counts = {
+        "routing decisions": DispositionDecision.objects.filter(bot_id=bot.pk).count(),
+        "model usage events": UsageEvent.objects.filter(bot_id=bot.pk).count(),
+        "platform accounts": bot.platform_accounts.count(),
+        "handled messages": bot.inbound_claims.count(),
+        "channel mutes": bot.channel_mutes.count(),
+    }
+    return {kind: count for kind, count in counts.items() if count}
+
+
+@dataclass(frozen=True)
+class BotRevision:
+    """What a running host must notice about its bot row: its name, manifest and settings as of now.
+
+    Two revisions compare equal exactly when nothing the host reads changed (a rename, a new manifest
+    version, an override set, changed or cleared).
+    """
+
+    bot_id: int
+    slug: str
+    name: str
+    manifest_id: int | None
+    updated_at: datetime
+    override_count: int
+    overrides_updated_at: datetime | None
+
+
+def bot_revision(*, bot_id: int) -> BotRevision | None:
+    """The bot's current revision in one query, or None when the row is gone (the host must stop)."""
+    row = (
+        Bot.objects.filter(pk=bot_id)
+        .annotate(override_count=Count("setting_overrides"), overrides_updated_at=Max("setting_overrides__updated_at"))
+        .values("slug", "name", "current_manifest_id", "updated_at", "override_count", "overrides_updated_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return BotRevision(
+        bot_id=bot_id,
+        slug=row["slug"],
+        name=row["name"],
+        manifest_id=row["current_manifest_id"],
+        updated_at=row["updated_at"],
+        override_count=row["override_count"],
+        overrides_updated_at=row["overrides_updated_at"],
+    )
+
+
+def bot_discord_token_set(*, slug: str) -> bool:
+    """Whether the bot would connect to Discord: a DISCORD_TOKEN from an admin override, the environment
+    variable, or a default (the same order the runner reads it in)."""
+    token = bot_get(slug=slug).settings.get("DISCORD_TOKEN")
+    if token is None:
+        token = os.environ.get("DISCORD_TOKEN")
+    plain = token.reveal() if isinstance(token, SecretValue) else str(token or "")
+    return bool(plain.strip())
 
 
 def bot_list() -> QuerySet[Bot]:

@@ -13,12 +13,14 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bots.choices import ChannelKind, FieldType, Platform
-from bots.errors import BotAlreadyExists, InvalidSettingValue, UnknownSetting
+from bots.errors import BotAlreadyExists, BotHasHistory, InvalidSettingValue, UnknownSetting
 from bots.manifest import Manifest, read_manifest
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
-from bots.selectors import platform_reference_known, setting_fields
+from bots.selectors import bot_history, platform_reference_known, setting_fields
 from bots.setting_types import PLATFORM_ID_TYPES, SettingField, SettingValue, ValueRejected, coerce_value
 from dit_project.vault import seal
+from gateway.models import GatewayToken
+from gateway.services import gateway_token_revoke
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +92,26 @@ def bot_update(*, bot: Bot, name: str) -> Bot:
 
 
 def bot_delete(*, bot: Bot) -> None:
-    """Delete a bot with its manifests, overrides and guilds."""
-    slug = bot.slug
-    bot.delete()
-    logger.info("bot %s deleted", slug)
+    """Delete a bot that has no history yet, with its manifests, overrides and guilds; raise BotHasHistory
+    for a bot that has run (its decisions, usage and messages must keep pointing at a bot that exists)."""
+    # The race: a running host may claim its first message while this runs. Its claim's foreign key
+    # takes a KEY SHARE lock on the bot row, which FOR UPDATE waits for (and blocks), so the history
+    # read below sees every claim committed before the delete and none can slip in after it.
+    with transaction.atomic():
+        locked = Bot.objects.select_for_update().get(pk=bot.pk)
+        history = bot_history(bot=locked)
+        if history:
+            found = ", ".join(f"{count} {kind}" for kind, count in history.items())
+            raise BotHasHistory(
+                f"Bot {bot.slug} has history ({found}) and cannot be deleted: its records would point at a "
+                "bot that no longer exists. Stop its runbot process instead; the bot row keeps its history.",
+                history=history,
+            )
+        # Gateway tokens name the bot by a plain id: revoke them, so none acts for a bot that is gone.
+        for token in GatewayToken.objects.filter(bot_id=locked.pk, revoked_at=None):
+            gateway_token_revoke(token=token)
+        locked.delete()
+    logger.info("bot %s deleted", bot.slug)
 
 
 # Setting overrides --------------------------------------------------------------------------------

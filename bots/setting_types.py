@@ -111,6 +111,9 @@ def _coerce_number(field: SettingField, value: object) -> int | float:
 
 def coerce_value(field: SettingField, value: object) -> SettingValue:
     """Check a JSON-typed value (a default, a stored override, an API body) against the field; return it normalised."""
+    if isinstance(value, str) and "\x00" in value:
+        # PostgreSQL text and JSON cannot hold a NUL character: say so rather than fail on save.
+        raise ValueRejected("text cannot contain a NUL character (\\u0000)")
     match field.type:
         case FieldType.NUMBER:
             return _coerce_number(field, value)

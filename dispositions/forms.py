@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 
 from dispositions.choices import ResearchPersona, Voice
-from dispositions.models import Disposition, Persona
+from dispositions.models import MAX_WEIGHT, Disposition, Persona
 
 
 class LinesField(forms.CharField):
@@ -76,7 +76,9 @@ class WhatIfForm(forms.Form):
     def __init__(self, *args: Any, weights: Mapping[str, float], slugs: Iterable[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for slug in slugs:
-            self.fields[slug] = forms.FloatField(min_value=0.0, initial=weights.get(slug, 1.0), label=slug)
+            self.fields[slug] = forms.FloatField(
+                min_value=0.0, max_value=MAX_WEIGHT, initial=weights.get(slug, 1.0), label=slug
+            )
 
     def weights(self) -> dict[str, float]:
         """The weights entered, keyed by disposition slug."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -23,6 +25,17 @@ from dispositions.choices import (
 )
 
 __all__ = ["Disposition", "DispositionDecision", "Persona", "PersonaDispositionWeight", "SubagentRun"]
+
+
+# Persona weights multiply scores that become probabilities; past this the router's arithmetic overflows
+# long before a weight means anything more than "always".
+MAX_WEIGHT = 100.0
+
+
+def validate_finite(value: float) -> None:
+    """A float field's value must be a finite number (not NaN, not infinity)."""
+    if not math.isfinite(value):
+        raise ValidationError("Enter a finite number.", code="invalid")
 
 
 def all_voices() -> list[str]:
@@ -175,7 +188,11 @@ class PersonaDispositionWeight(models.Model):
 
     persona = models.ForeignKey(Persona, on_delete=models.CASCADE, related_name="disposition_weights")
     disposition = models.ForeignKey(Disposition, on_delete=models.CASCADE, related_name="persona_weights")
-    weight = models.FloatField(default=1.0)
+    weight = models.FloatField(
+        default=1.0,
+        validators=[validate_finite, MinValueValidator(0.0), MaxValueValidator(MAX_WEIGHT)],
+        help_text=f"A multiplier from 0 (never) to {MAX_WEIGHT:g}; 1.0 is neutral.",
+    )
 
     objects = PersonaDispositionWeightManager()
 
@@ -183,7 +200,11 @@ class PersonaDispositionWeight(models.Model):
         ordering = ["persona", "disposition__slug"]
         constraints = [
             models.UniqueConstraint(fields=["persona", "disposition"], name="persona_disposition_weight_unique"),
-            models.CheckConstraint(condition=models.Q(weight__gte=0), name="persona_disposition_weight_non_negative"),
+            # In PostgreSQL NaN and infinity are above every number, so the upper bound keeps both out.
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=0) & models.Q(weight__lte=MAX_WEIGHT),
+                name="persona_disposition_weight_range",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -196,9 +217,9 @@ class PersonaDispositionWeight(models.Model):
     natural_key.dependencies = ["dispositions.persona", "dispositions.disposition"]  # type: ignore[attr-defined]
 
     def clean(self) -> None:
-        """Weights are multipliers: never negative."""
-        if self.weight is not None and self.weight < 0:
-            raise ValidationError({"weight": "Weight must be 0 or more."})
+        """Weights are multipliers: finite, from 0 to MAX_WEIGHT."""
+        if self.weight is not None and not (math.isfinite(self.weight) and 0 <= self.weight <= MAX_WEIGHT):
+            raise ValidationError({"weight": f"Weight must be a number from 0 to {MAX_WEIGHT:g}."})
 
 
 class DispositionDecision(models.Model):

@@ -11,8 +11,11 @@ so nothing is left running and the data stays on disk.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +33,25 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_MANIFEST = ROOT / "examples" / "example-bot" / "dit.json"
 EXAMPLE_BOT = "example"
 STOP_GRACE_SECONDS = 10.0
+
+
+def say(message: str) -> None:
+    """Print a line of the dev stack; when stdout is gone (a closed pipe: `dev.py run | tee log` after Ctrl-C)
+    the line is dropped so that shutting down goes on, and later output goes nowhere instead of failing."""
+    try:
+        print(message, flush=True)
+    except (BrokenPipeError, OSError, ValueError):
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    if sys.stdout is sys.__stdout__ and sys.__stdout__ is not None:
+        # Point the real descriptor at /dev/null too, so the interpreter's final flush cannot fail either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, sys.__stdout__.fileno())
+        os.close(devnull)
+    sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - stdout for the rest of the process
 
 
 def _load_env() -> Path:
@@ -51,22 +73,25 @@ class EmbeddedServices:
             address = embedded.start_postgres(self.home)
             if not was_running:
                 self.started.append("postgres")
-            print(f"dit: postgres {'reused' if was_running else 'started'} at {address.host}", flush=True)
+            say(f"dit: postgres {'reused' if was_running else 'started'} at {address.host}")
         if not os.environ.get("REDIS_URL"):
             was_running = embedded.redis_running(self.home)
             url = embedded.start_redis(self.home)
             if not was_running:
                 self.started.append("redis")
-            print(f"dit: redis {'reused' if was_running else 'started'} at {url}", flush=True)
+            say(f"dit: redis {'reused' if was_running else 'started'} at {url}")
 
     def stop(self) -> None:
-        if "redis" in self.started:
-            embedded.stop_redis(self.home)
-            print("dit: redis stopped (data kept)", flush=True)
-        if "postgres" in self.started:
-            embedded.stop_postgres(self.home)
-            print("dit: postgres stopped (data kept)", flush=True)
-        self.started.clear()
+        """Stop what this command started; each stop runs even when an earlier one fails."""
+        try:
+            if "redis" in self.started:
+                embedded.stop_redis(self.home)
+                say("dit: redis stopped (data kept)")
+        finally:
+            if "postgres" in self.started:
+                embedded.stop_postgres(self.home)
+                say("dit: postgres stopped (data kept)")
+            self.started.clear()
 
 
 def manage(*args: str, check: bool = True) -> int:
@@ -100,7 +125,11 @@ def _pump(name: str, stream: IO[bytes], log_file: Path | None) -> None:
     sink: IO[str] = log_file.open("a", encoding="utf-8") if log_file is not None else sys.stdout
     try:
         for raw in iter(stream.readline, b""):
-            sink.write(f"{name:>6} | {raw.decode(errors='replace')}")
+            line = f"{name:>6} | {raw.decode(errors='replace')}"
+            if log_file is None:
+                say(line.rstrip("\n"))
+                continue
+            sink.write(line)
             sink.flush()
     finally:
         if log_file is not None:
@@ -166,7 +195,7 @@ class Supervisor:
             try:
                 child.process.wait(timeout=remaining)
             except subprocess.TimeoutExpired:
-                print(f"dit: {child.name} did not stop in {STOP_GRACE_SECONDS}s; killing it", flush=True)
+                say(f"dit: {child.name} did not stop in {STOP_GRACE_SECONDS}s; killing it")
                 _signal_group(child.process, signal.SIGKILL)
                 child.process.wait()
         for child in self.children:
@@ -185,6 +214,52 @@ def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None
             return
 
 
+def run_outcome(exited: Child | None) -> int:
+    """The run command's exit code once `exited` ended (None: Ctrl-C or SIGTERM). The bot ending cleanly (the
+    local chat's /quit, or the end of its input) is a normal end; anything else exiting is a failure."""
+    if exited is None:
+        return 0
+    code = exited.process.returncode
+    if exited.name == "bot" and code == 0:
+        say("dit: the bot stopped; stopping the rest")
+        return 0
+    say(f"dit: {exited.name} exited with code {code}; stopping the rest")
+    return code or 1
+
+
+def web_port_problem(host: str, port: int) -> str | None:
+    """Why the web process could not listen on host:port (in use, or not an address here), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # SO_REUSEADDR as uvicorn sets it: a port left in TIME_WAIT by the previous run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return (
+                    f"port {port} on {host} is in use (another `dev.py run`, or another server); stop it or set "
+                    "DIT_WEB_PORT to a free port"
+                )
+            return f"cannot listen on {host}:{port} ({exc.strerror}); set DIT_WEB_HOST and DIT_WEB_PORT"
+    return None
+
+
+def bot_platform(slug: str) -> str:
+    """`discord` when the bot has a Discord token in the environment or saved in admin, else `local`."""
+    if os.environ.get("DISCORD_TOKEN"):
+        return "discord"
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, str(ROOT / "manage.py"), "bot_platform", slug],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"dit: manage.py bot_platform {slug} failed: {result.stderr.strip()}")
+    return "discord" if result.stdout.strip() == "discord" else "local"
+
+
 def command_run() -> int:
     home = _load_env()
     services = EmbeddedServices(home)
@@ -195,15 +270,20 @@ def command_run() -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    host = os.environ.get("DIT_WEB_HOST", "127.0.0.1")
+    port = os.environ.get("DIT_WEB_PORT", "8000")
+    problem = web_port_problem(host, int(port)) if port.isdigit() else f"DIT_WEB_PORT={port!r} is not a port number"
+    if problem is not None:
+        say(f"dit: {problem}")
+        return 1
     try:
         services.start()
         prepare_database()
         python = sys.executable
-        host = os.environ.get("DIT_WEB_HOST", "127.0.0.1")
-        port = os.environ.get("DIT_WEB_PORT", "8000")
-        # With no Discord token the bot runs on the local chat adapter. In a terminal the chat takes the
-        # foreground and the other processes log to files, so their output does not interleave with it.
-        discord = bool(os.environ.get("DISCORD_TOKEN"))
+        # With no Discord token (in the environment or saved in admin) the bot runs on the local chat
+        # adapter. In a terminal the chat takes the foreground and the other processes log to files, so
+        # their output does not interleave with it.
+        discord = bot_platform(EXAMPLE_BOT) == "discord"
         interactive = not discord and sys.stdin.isatty()
         logs = home / "logs"
         logs.mkdir(parents=True, exist_ok=True)
@@ -221,25 +301,23 @@ def command_run() -> int:
             [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"],
             log_file=quiet_log("worker"),
         )
-        print(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
+        say(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
         bot = [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT]
         if discord:
             supervisor.spawn("bot", bot)
         elif interactive:
-            print(f"dit: web and worker log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
+            say(f"dit: web and worker log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
             supervisor.spawn("bot", [*bot, "--local"], foreground=True)
         else:
             # No terminal to chat in: the local bot runs with an input that stays open, so it idles.
             supervisor.spawn("bot", [*bot, "--local"], hold_stdin=True)
-        print("dit: Ctrl-C stops everything", flush=True)
-        exited = supervisor.wait_any()
-        if exited is not None:
-            print(f"dit: {exited.name} exited with code {exited.process.returncode}; stopping the rest", flush=True)
-            return exited.process.returncode or 1
-        return 0
+        say("dit: Ctrl-C stops everything")
+        return run_outcome(supervisor.wait_any())
     finally:
-        supervisor.stop_all()
-        services.stop()
+        try:
+            supervisor.stop_all()
+        finally:
+            services.stop()
 
 
 def command_test(pytest_args: Sequence[str]) -> int:

@@ -215,6 +215,10 @@ def start_redis(home: Path) -> str:
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Redis binds with SO_REUSEADDR, so a port whose old connections linger in TIME_WAIT after a
+        # restart is free for it; probing without the option would pick a new port and strand every
+        # process that was given the old URL.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

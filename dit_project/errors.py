@@ -43,3 +43,17 @@ class SecretsKeyError(ConfigurationError):
     """DIT_SECRETS_KEYS holds a value that is not a Fernet key, or a stored secret cannot be decrypted."""
 
     code = "secrets_key_invalid"
+
+
+class PayloadTooLarge(ApplicationError):
+    """The request body is larger than the endpoint accepts."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+class ServiceUnavailable(ApplicationError):
+    """A service the request needs (PostgreSQL, Redis) does not answer; trying again later may work."""
+
+    code = "service_unavailable"
+    status = 503

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import django_stubs_ext
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
-from dit_project import embedded
+from dit_project import embedded, redis_clients
 
 # Admin and form classes are subscripted with their model (ModelAdmin[Bot]) for the type checker.
 django_stubs_ext.monkeypatch()
@@ -26,9 +27,39 @@ if os.environ.get("DIT_READ_DOTENV", "1") == "1":
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="dit-insecure-development-key-change-me-in-production")
+# The development key is published in this file: it is only ever used with DEBUG on.
+DEVELOPMENT_SECRET_KEY = "dit-insecure-development-key-change-me-in-production"  # noqa: S105
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEVELOPMENT_SECRET_KEY
+# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation). Empty: derived from
+# SECRET_KEY, which is allowed only with DEBUG on.
+DIT_SECRETS_KEYS = env.list("DIT_SECRETS_KEYS", default=[])
+if not DEBUG and SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set (or is the published development key) and DEBUG is off: refusing to start. "
+        "Set SECRET_KEY in .env to a long random value (python3 scripts/dev.py writes one), or DEBUG=1 for "
+        "development."
+    )
+if not DEBUG and not [key for key in DIT_SECRETS_KEYS if key.strip()]:
+    raise ImproperlyConfigured(
+        "DIT_SECRETS_KEYS is empty and DEBUG is off: refusing to start, since secrets at rest would be sealed "
+        "with a key derived from SECRET_KEY. Set DIT_SECRETS_KEYS in .env to a Fernet key "
+        '(python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())").'
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=["http://127.0.0.1:8000", "http://localhost:8000"])
+
+# HTTPS: on by default with DEBUG off (the production shape), each switchable from the environment.
+# Behind a proxy that ends TLS, set SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO so requests it
+# forwarded over HTTPS are known as such. /health stays reachable over plain HTTP for health checks.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+_proxy_ssl_header = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl_header, "https") if _proxy_ssl_header else None
 
 # Embedded services --------------------------------------------------------------------------------
 DIT_HOME = Path(env.str("DIT_HOME", default=str(BASE_DIR / ".dit")))
@@ -70,6 +101,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular_sidecar",
     "rest_framework_simplejwt",
     "django_filters",
     "drf_spectacular",
@@ -138,6 +170,8 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": env.str("DIT_CACHE_PREFIX", default="dit"),
+        # Reconnect after a Redis restart instead of failing the first command on a dead connection.
+        "OPTIONS": redis_clients.client_options(),
     }
 }
 
@@ -157,11 +191,6 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-
-# Secrets at rest ----------------------------------------------------------------------------------
-# Fernet keys, comma-separated: the first encrypts, all decrypt (rotation). Empty: derived from
-# SECRET_KEY, which is fine for development and warned about by `manage.py check --deploy`.
-DIT_SECRETS_KEYS = env.list("DIT_SECRETS_KEYS", default=[])
 
 # Model gateway (see docs/gateway.md) --------------------------------------------------------------
 # The default provider: any OpenAI-compatible endpoint (OpenAI, OpenRouter, a local Ollama). Setting
@@ -216,8 +245,16 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="1200/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only, with a body limit per endpoint (see dit_project/api/parsers.py).
+    "DEFAULT_PARSER_CLASSES": ["dit_project.api.parsers.LimitedJSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "EXCEPTION_HANDLER": "dit_project.api.exceptions.exception_handler",
 }
+
+# The largest request body an API endpoint takes unless the view sets its own `max_body_bytes`.
+DIT_API_MAX_BODY_BYTES = env.int("DIT_API_MAX_BODY_BYTES", default=256 * 1024)
+# The largest body Django reads into memory: the /v1 gateway's limit too (chat histories are long).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=4 * 1024 * 1024)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=30)),
@@ -230,6 +267,13 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI served from the project's static files (drf-spectacular-sidecar), so the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "dit_project.api.schema.error_responses",
+    ],
     # One component per choice set that several fields share.
     "ENUM_NAME_OVERRIDES": {
         "ContextStrategyEnum": "dispositions.choices.ContextStrategy",

@@ -1,11 +1,16 @@
 """URL configuration: admin, the REST API with its schema, the OpenAI-compatible gateway, health."""
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, URLResolver, include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from dit_project.health import health
+
+# Paths whose callers are programs: their errors are JSON in the project's error shape, never HTML.
+JSON_PREFIXES = ("/api/", "/v1/")
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("token/", TokenObtainPairView.as_view(), name="token-obtain"),
@@ -23,3 +28,23 @@ urlpatterns = [
     path("v1/", include("gateway.openai_urls")),
     path("health", health, name="health"),
 ]
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: JSON under /api/ and /v1/, Django's page elsewhere."""
+    if request.path.startswith(JSON_PREFIXES):
+        body = {"error": {"code": "not_found", "message": f"No endpoint or object at {request.path}"}}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: JSON under /api/ and /v1/ (the failure is logged by Django), Django's page elsewhere."""
+    if request.path.startswith(JSON_PREFIXES):
+        body = {"error": {"code": "server_error", "message": "The server failed; the error is logged"}}
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)
+
+
+handler404 = "dit_project.urls.not_found"
+handler500 = "dit_project.urls.server_error"

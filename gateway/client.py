@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from gateway import failover, remote, selectors
+from gateway import arguments, failover, remote, selectors
 from gateway.choices import Purpose
 from gateway.errors import BadRequest
 from gateway.results import Completion, Embeddings
@@ -48,15 +48,8 @@ def check_purpose(purpose: str) -> str:
 
 
 def check_messages(messages: Any) -> list[dict[str, Any]]:
-    """Chat messages as the OpenAI protocol wants them: a non-empty list of objects with a role."""
-    if not isinstance(messages, Sequence) or isinstance(messages, str) or not messages:
-        raise BadRequest("messages must be a non-empty list of {role, content} objects")
-    checked = []
-    for position, message in enumerate(messages):
-        if not isinstance(message, Mapping) or not isinstance(message.get("role"), str):
-            raise BadRequest(f"messages[{position}] must be an object with a string role")
-        checked.append(dict(message))
-    return checked
+    """Chat messages as the OpenAI protocol wants them: a non-empty list of objects with a known role."""
+    return arguments.check_messages(messages)
 
 
 def _bot(bot_id: int | None) -> int | None:

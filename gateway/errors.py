@@ -73,3 +73,10 @@ class QuotaExceeded(GatewayError):
 
     code = "quota_exceeded"
     status = 429
+
+
+class StateUnavailable(GatewayError):
+    """Redis, which holds quotas and provider cooldowns, does not answer; the call is not made."""
+
+    code = "service_unavailable"
+    status = 503

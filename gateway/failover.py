@@ -24,18 +24,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
+import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from gateway import upstream
+from gateway import arguments, upstream
 from gateway.choices import Outcome
 from gateway.cooldowns import ProviderHealth, provider_failed, provider_health, provider_recovered
 from gateway.errors import (
     BadRequest,
     BudgetExhausted,
     QuotaExceeded,
+    StateUnavailable,
     StreamInterrupted,
     UpstreamRejected,
     UpstreamUnavailable,
@@ -191,7 +193,8 @@ def estimate_request_tokens(request: CallRequest) -> tuple[int, int]:
     if params.get("tools"):
         prompt += estimate_text_tokens(json.dumps(params["tools"]))
     output = params.get("max_completion_tokens") or params.get("max_tokens")
-    return prompt, int(output or settings.DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS)
+    # Arguments are checked before this runs; the floor keeps a hold from ever being negative.
+    return prompt, max(1, int(output or settings.DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS))
 
 
 def _reserve_budget(call: _Call) -> None:
@@ -249,9 +252,17 @@ async def _finish(call: _Call) -> None:
 
 
 async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[str, ProviderHealth]]:
-    """Plan, reserve budget and quota, and read provider health; on a rejection nothing stays held."""
+    """Check the arguments, plan, reserve budget and quota, and read provider health; on a rejection
+    nothing stays held."""
+    if request.kind == "chat":
+        arguments.check_chat_params(request.params)
+    else:
+        arguments.check_embedding_params(request.params)
     started = time.perf_counter()
-    plan, health = await _plan(request)
+    try:
+        plan, health = await _plan(request)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise _state_unavailable(exc) from exc
     estimated_input, estimated_output = estimate_request_tokens(request)
     call = _Call(
         request=request,
@@ -275,10 +286,25 @@ async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[s
         call.record(call.plan.routes[0], Outcome.QUOTA_EXCEEDED, error=exc.message, attempt=0)
         await _finish(call)
         raise
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # The budget hold taken above is released before the caller hears of it.
+        await _finish(call)
+        raise _state_unavailable(exc) from exc
     except BaseException:
         await _finish(call)
         raise
     return call, health
+
+
+def _state_unavailable(exc: Exception) -> StateUnavailable:
+    """The error for Redis not answering before a call: quotas and cooldowns cannot be read or taken."""
+    logger.warning("gateway: redis unavailable: %s", exc)
+    return StateUnavailable(
+        f"Redis is not answering ({exc.__class__.__name__}); quotas and provider cooldowns cannot be checked, "
+        "so no model was called. Try again shortly",
+        service="redis",
+        retry_after=5,
+    )
 
 
 def _refusal(route: Route, failure: UpstreamFailure) -> BadRequest | UpstreamRejected:
@@ -468,8 +494,11 @@ async def stream_call(request: CallRequest) -> AsyncGenerator[StreamEvent]:
             async for chunk in chunks:
                 head.append(chunk)
                 if _carries_output(chunk):
-                    break
-            return chunks, head
+                    return chunks, head
+            # Closed before a token: nothing was sent, so this is a failure the next route may fix.
+            raise UpstreamFailure(
+                Outcome.STREAM_INTERRUPTED, "the provider closed the stream before its first token", retryable=True
+            )
 
         (chunks, head), route, started = await _failover(call, health, open_route)
         try:
@@ -479,6 +508,12 @@ async def stream_call(request: CallRequest) -> AsyncGenerator[StreamEvent]:
             async for chunk in chunks:
                 text = state.absorb(chunk)
                 yield StreamEvent(text=text, request_id=call.request_id, chunk=chunk)
+            if state.finish_reason is None:
+                # A provider that drops the connection may end the stream cleanly: without a finish
+                # reason the answer is cut short, and delivering it as complete would be a lie.
+                raise UpstreamFailure(
+                    Outcome.STREAM_INTERRUPTED, "the stream ended without a finish reason", retryable=False
+                )
         except UpstreamFailure as failure:
             call.record(
                 route,

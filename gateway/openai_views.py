@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from dit_project.errors import ApplicationError
+from dit_project.api.exceptions import service_unavailable
+from dit_project.errors import ApplicationError, PayloadTooLarge
 from gateway import failover, protocol, selectors
 from gateway.errors import AuthenticationFailed, BadRequest, PermissionDenied
 from gateway.routing import known_models
@@ -83,6 +86,17 @@ def openai_endpoint(*methods: str) -> Callable[[Callable[..., Awaitable[HttpResp
                 return await view(request, tenant)
             except ApplicationError as exc:
                 return error_response(exc)
+            except RequestDataTooBig:
+                limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+                return error_response(
+                    PayloadTooLarge(f"The request body is larger than the gateway accepts ({limit} bytes)", limit=limit)
+                )
+            except Exception as exc:
+                # PostgreSQL or Redis not answering is a 503 the client can retry; anything else is a bug.
+                unavailable = service_unavailable(exc)
+                if unavailable is None:
+                    raise
+                return error_response(unavailable)
 
         return csrf_exempt(wrapper)
 

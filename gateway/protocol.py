@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from dit_project.errors import ApplicationError
+from gateway import arguments
 from gateway.choices import Purpose
 from gateway.client import check_messages, check_purpose
 from gateway.errors import BadRequest
@@ -27,7 +28,9 @@ ERROR_TYPES = {
     401: "authentication_error",
     403: "permission_error",
     404: "not_found_error",
+    413: "invalid_request_error",
     429: "rate_limit_error",
+    503: "service_unavailable_error",
 }
 
 
@@ -78,9 +81,12 @@ def chat_request(
     if not isinstance(stream, bool):
         raise BadRequest("stream must be true or false", param="stream")
     options = body.get("stream_options") or {}
-    include_usage = bool(options.get("include_usage")) if isinstance(options, Mapping) else False
+    if not isinstance(options, Mapping):
+        raise BadRequest('stream_options must be an object such as {"include_usage": true}', param="stream_options")
+    include_usage = bool(options.get("include_usage"))
     params = {name: value for name, value in body.items() if name not in OWN_CHAT_FIELDS}
     params["messages"] = check_messages(body.get("messages"))
+    arguments.check_chat_params(params)
     request = CallRequest(kind="chat", purpose=purpose, params=params, bot_id=bot_id, guild_id=guild_id, model=model)
     return request, stream, include_usage
 
@@ -96,16 +102,21 @@ def embeddings_request(body: Mapping[str, Any], *, bot_id: int, guild_id: str | 
     if encoding not in ("float", "base64"):
         raise BadRequest("encoding_format must be float or base64", param="encoding_format")
     model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise BadRequest("model must be a string", param="model")
     params: dict[str, Any] = {"input": inputs}
     if body.get("dimensions") is not None:
         params["dimensions"] = body["dimensions"]
+    if body.get("user") is not None:
+        params["user"] = body["user"]
+    arguments.check_embedding_params(params)
     request = CallRequest(
         kind="embeddings",
         purpose=Purpose.EMBED.value,
         params=params,
         bot_id=bot_id,
         guild_id=guild_id,
-        model=model if isinstance(model, str) else None,
+        model=model,
     )
     return request, encoding
 

@@ -7,12 +7,18 @@ to the real count after it, the same way budgets are.
 
 from __future__ import annotations
 
+import logging
+import math
 import time
 from dataclasses import dataclass
+
+import redis
 
 from gateway.errors import QuotaExceeded
 from gateway.routing import CallPlan
 from gateway.store import key, redis_client
+
+logger = logging.getLogger(__name__)
 
 # Returns {0, 0} when taken, {1, used} when the minute is full, {2, used} when the day's tokens are.
 _ACQUIRE = """
@@ -37,6 +43,18 @@ if tpd_limit >= 0 then
 end
 return {0, 0}
 """
+
+
+SECONDS_PER_MINUTE = 60
+SECONDS_PER_DAY = 86_400
+
+
+def _seconds_until_next(moment: float, window: int) -> int:
+    """Whole seconds (at least 1) until the window containing `moment` ends: when the quota renews.
+
+    UTC days are multiples of 86,400 s since the epoch, as the minute windows are of 60 s.
+    """
+    return max(1, math.ceil((moment // window + 1) * window - moment))
 
 
 @dataclass(frozen=True)
@@ -71,12 +89,14 @@ async def quota_acquire(
         raise QuotaExceeded(
             f"The {plan.purpose} quota of {rpm} requests per minute is used up; try again next minute",
             limit="requests_per_minute",
+            retry_after=_seconds_until_next(moment, SECONDS_PER_MINUTE),
         )
     if int(status) == 2:
         raise QuotaExceeded(
             f"The {plan.purpose} quota of {tpd} tokens per day would be passed ({used} used, about "
             f"{estimated_tokens} needed); it renews at 00:00 UTC",
             limit="tokens_per_day",
+            retry_after=_seconds_until_next(moment, SECONDS_PER_DAY),
         )
     return QuotaTicket(tokens_key=day_key if tpd >= 0 else None, estimated_tokens=estimated_tokens)
 
@@ -85,4 +105,9 @@ async def quota_settle(ticket: QuotaTicket, *, actual_tokens: int) -> None:
     """Replace the estimate taken from the day's tokens by the real count."""
     if ticket.tokens_key is None or actual_tokens == ticket.estimated_tokens:
         return
-    await redis_client().incrby(ticket.tokens_key, actual_tokens - ticket.estimated_tokens)
+    try:
+        await redis_client().incrby(ticket.tokens_key, actual_tokens - ticket.estimated_tokens)
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # The call itself is done and its answer must reach the caller; the day's count keeps the
+        # estimate instead of the real number, which errs by one call's difference at most.
+        logger.warning("gateway: could not correct the token quota of %s: %s", ticket.tokens_key, exc)

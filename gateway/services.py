@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -173,6 +174,8 @@ def budget_reserve(*, guild_id: str, amount: Decimal, now: datetime | None = Non
     against the allocation, so concurrent calls overspend only by what their real cost exceeds their
     estimate, never by whole calls.
     """
+    if amount < 0:
+        raise BadRequest(f"A budget hold cannot be negative ({amount})")
     moment = now or timezone.now()
     envelope_id = _reserve_on_current_period(guild_id=guild_id, amount=amount, now=moment)
     if envelope_id is not None:
@@ -195,6 +198,7 @@ def budget_reserve(*, guild_id: str, amount: Decimal, now: datetime | None = Non
             f"{envelope.reserved_usd:.6f} held by calls in flight, about {amount:.6f} needed",
             guild_id=guild_id,
             refresh_at=envelope.refresh_at.isoformat(),
+            retry_after=max(1, math.ceil((envelope.refresh_at - moment).total_seconds())),
         )
     return BudgetReservation(envelope_id=envelope.pk, amount=amount)
 

@@ -16,6 +16,8 @@ import redis
 import redis.asyncio as aioredis
 from django.conf import settings
 
+from dit_project import redis_clients
+
 logger = logging.getLogger(__name__)
 
 # Bumped whenever a provider, price, policy or fallback changes, so every process drops cached plans.
@@ -31,7 +33,8 @@ def redis_client() -> aioredis.Redis:
     cached = _clients.get(loop)
     if cached is not None and cached[0] == url:
         return cached[1]
-    client: aioredis.Redis = aioredis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    # Reconnects by itself after a Redis restart (dit_project.redis_clients).
+    client: aioredis.Redis = aioredis.Redis.from_url(url, **redis_clients.client_options(for_asyncio=True))
     _clients[loop] = (url, client)
     return client
 
@@ -44,7 +47,7 @@ def key(*parts: object) -> str:
 def bump_config_version() -> None:
     """Tell every process that routing configuration changed (blocking; called on config saves)."""
     try:
-        with redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2) as client:
+        with redis.Redis.from_url(settings.REDIS_URL, **redis_clients.client_options()) as client:
             client.set(key(CONFIG_VERSION), f"{time.time_ns()}")
     except redis.RedisError as exc:
         # Cached plans still expire after routing.PLAN_MAX_AGE_SECONDS; the edit itself must not fail.

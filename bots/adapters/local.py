@@ -91,14 +91,14 @@ class LocalAdapter(PlatformAdapter):
         if key == self._bot.display_name.lower():
             return self._bot
         if key not in self._users:
-            self._users[key] = MemberRef(id=f"local-u-{_slug(name)}", display_name=name, is_bot=bot)
+            self._users[key] = MemberRef(id=f"local-u-{_id_part(name)}", display_name=name, is_bot=bot)
         return self._users[key]
 
     def channel(self, name: str) -> ChannelRef:
         """The guild text channel called `name` (created on first use)."""
         key = name.lstrip("#").lower()
         if key not in self._channels:
-            self._channels[key] = ChannelRef(id=f"local-c-{_slug(key)}", name=key, guild=GUILD)
+            self._channels[key] = ChannelRef(id=f"local-c-{_id_part(key)}", name=key, guild=GUILD)
             self._messages.setdefault(self._channels[key].id, [])
         return self._channels[key]
 
@@ -226,7 +226,7 @@ class LocalAdapter(PlatformAdapter):
         self._handler = handler
         self._stopped.clear()
         guild_channels = tuple(c for c in self._channels.values() if c.kind is not ChannelKind.DM)
-        roles = tuple(RoleRef(id=f"local-r-{_slug(name)}", name=name) for name in self._roles)
+        roles = tuple(RoleRef(id=f"local-r-{_id_part(name)}", name=name) for name in self._roles)
         await handler.on_ready(
             ReadyEvent(
                 platform=PLATFORM,
@@ -304,10 +304,10 @@ class LocalAdapter(PlatformAdapter):
 
     async def create_thread(self, parent: ChannelRef, spec: ThreadSpec, *, reason: str | None = None) -> ChannelRef:
         """Create a thread started by the bot."""
-        key = f"thread:{_slug(spec.name)}"
+        key = f"thread:{_id_part(spec.name)}"
         if key not in self._channels:
             self._channels[key] = ChannelRef(
-                id=f"local-t-{_slug(spec.name)}",
+                id=f"local-t-{_id_part(spec.name)}",
                 name=spec.name,
                 guild=parent.guild,
                 kind=ChannelKind.THREAD,
@@ -348,8 +348,13 @@ def _with_replied_author(mentions: tuple[str, ...], reply: ReplyRef | None) -> t
     return (*mentions, reply.author_id)
 
 
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "x"
+def _id_part(name: str) -> str:
+    """An id fragment for a name: lower-case ASCII letters, digits and '-' as they are, every other character
+    as `_<hex code point>_`, so different names never share an id (李 and 王, #café and #caf)."""
+    return "".join(char if char in _ID_CHARS else f"_{ord(char):x}_" for char in name.lower()) or "_"
+
+
+_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
 # The terminal chat.

@@ -10,17 +10,17 @@ from rest_framework import serializers
 
 from bots.choices import FieldType, SettingSource
 from bots.models import Bot
+from dit_project.api.serializers import ErrorSerializer, RejectUnknownFieldsMixin
 
-
-class ErrorDetailSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField()
-    message = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """The body of every ApplicationError response."""
-
-    error = ErrorDetailSerializer()
+__all__ = [
+    "AnyValueField",
+    "BotCreateSerializer",
+    "BotSerializer",
+    "BotUpdateSerializer",
+    "ErrorSerializer",
+    "SettingOverrideInputSerializer",
+    "SettingStateSerializer",
+]
 
 
 class BotSerializer(serializers.ModelSerializer[Bot]):
@@ -55,12 +55,12 @@ class BotSerializer(serializers.ModelSerializer[Bot]):
         return list(manifest.features) if manifest is not None else []
 
 
-class BotCreateSerializer(serializers.Serializer[Any]):
+class BotCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     slug = serializers.SlugField(max_length=50)
     name = serializers.CharField(max_length=100)
 
 
-class BotUpdateSerializer(serializers.Serializer[Any]):
+class BotUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     name = serializers.CharField(max_length=100)
 
 
@@ -108,7 +108,7 @@ class SettingStateSerializer(serializers.Serializer[Any]):
     error = serializers.CharField(help_text="Why the value cannot be resolved (empty when it can).")
 
 
-class SettingOverrideInputSerializer(serializers.Serializer[Any]):
+class SettingOverrideInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """The new value of a setting; validated by the field's type (secrets are write-only)."""
 
     value = AnyValueField()

@@ -37,6 +37,8 @@ class BotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
     serializer_class = BotSerializer
     lookup_field = "slug"
+    # A slug and a name: a few hundred bytes; more is a mistake or an attack.
+    max_body_bytes = 4096
     ordering_fields = ["slug", "name", "created_at"]
 
     def get_queryset(self) -> Any:
@@ -62,12 +64,17 @@ class BotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
         responses={200: BotSerializer, 404: ErrorSerializer},
     )
     def partial_update(self, request: Request, slug: str) -> Response:
-        data = BotUpdateSerializer(data=request.data)
+        bot = self.get_object()
+        data = BotUpdateSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        bot = bot_update(bot=self.get_object(), **data.validated_data)
+        if data.validated_data:
+            bot = bot_update(bot=bot, **data.validated_data)
         return Response(BotSerializer(bot).data)
 
-    @extend_schema(summary="Delete a bot and everything it owns (staff)", responses={204: None, 404: ErrorSerializer})
+    @extend_schema(
+        summary="Delete a bot that has no history yet (staff); a bot that has run is refused with 409",
+        responses={204: None, 404: ErrorSerializer, 409: ErrorSerializer},
+    )
     def destroy(self, request: Request, slug: str) -> Response:
         bot_delete(bot=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -75,6 +82,9 @@ class BotViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gene
 
 class BotSettingViewSet(viewsets.ViewSet):
     """A bot's settings as they resolve now (override, then environment, then default), secrets masked."""
+
+    # One setting value: prompts and lists fit in far less.
+    max_body_bytes = 64 * 1024
 
     @extend_schema(
         summary="A bot's resolved settings",

@@ -116,3 +116,42 @@ def test_loadmanifest_exits_one_in_a_child_process_for_an_invalid_file(tmp_path,
     assert result.returncode == 1
     assert "nothing was changed" in result.stderr
     assert not Bot.objects.filter(slug="child-bot").exists()
+
+
+def test_loadmanifest_with_a_nul_in_the_bot_name_names_the_problem_without_a_traceback(tmp_path, run_manage):
+    bad = _write(tmp_path, manifest_data(slug="nul-bot", name="Bad\x00Name"))
+
+    result = run_manage("loadmanifest", str(bad))
+
+    assert result.returncode == 1
+    assert "bot.name: contains a NUL character" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not Bot.objects.filter(slug="nul-bot").exists()
+
+
+@pytest.fixture
+def unmigrated_database():
+    """A database that exists and has never been migrated; dropped afterwards."""
+    import os
+
+    import psycopg
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    name = f"test_unmigrated_{os.getpid()}"
+    admin_url = f"postgresql://{db['USER']}@/postgres?host={db['HOST']}&port={db['PORT']}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://{db['USER']}@/{name}?host={db['HOST']}&port={db['PORT']}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_runbot_on_a_database_never_migrated_says_to_migrate_without_a_traceback(unmigrated_database, run_manage):
+    result = run_manage("runbot", "example", "--local", env={"DATABASE_URL": unmigrated_database})
+
+    assert result.returncode == 1
+    assert "run `python manage.py migrate` first" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "ProgrammingError" not in result.stderr

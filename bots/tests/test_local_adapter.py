@@ -215,3 +215,27 @@ def test_a_failure_while_handling_a_chat_line_is_reported_and_exits_one(runbot_w
     failure = [r for r in caplog.records if r.getMessage() == "bot e2e: the local chat failed"]
     assert failure
     assert "the platform fell over" in str(failure[0].exc_info[1])
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("李", "王"), ("Zoë", "Zoé"), ("bob smith", "bob-smith"), ("jen", "jen!"), ("ann", "_61_nn")],
+)
+def test_local_user_ids_and_their_dm_channels_differ_for_different_names(first, second):
+    chat = LocalAdapter(bot_name="dit")
+
+    one, other = chat.user(first), chat.user(second)
+
+    assert one.id != other.id
+    assert chat.dm_channel(one).id != chat.dm_channel(other).id
+    assert chat.user(first.upper()).id == one.id
+
+
+def test_a_channel_name_keeps_its_non_ascii_letters_in_a_distinct_id():
+    chat = LocalAdapter(bot_name="dit")
+
+    cafe, caf = chat.channel("#café"), chat.channel("#caf")
+
+    assert cafe.id != caf.id
+    assert cafe.name == "café"
+    assert chat.channel("general").id == "local-c-general"

@@ -6,6 +6,7 @@ import django_filters
 
 from dispositions.choices import ContextStrategy, OutputShape, ReasoningDepth, RiskAppetite, TriggerKind, Voice
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
+from dit_project.api.filters import UtcIsoDateTimeFilter
 
 
 class PersonaFilter(django_filters.FilterSet):
@@ -38,10 +39,8 @@ class DecisionFilter(django_filters.FilterSet):
     trigger_kind = django_filters.ChoiceFilter(choices=TriggerKind.choices)
     output_shape = django_filters.ChoiceFilter(choices=OutputShape.choices)
     disposition = django_filters.CharFilter(field_name="chosen_slug", help_text="Chosen disposition slug.")
-    since = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte", help_text="Created at or after."
-    )
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Created before.")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", help_text="Created at or after.")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt", help_text="Created before.")
 
     class Meta:
         model = DispositionDecision

@@ -11,7 +11,15 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from dispositions.choices import OutputShape
-from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
+from dispositions.models import (
+    MAX_WEIGHT,
+    Disposition,
+    DispositionDecision,
+    Persona,
+    PersonaDispositionWeight,
+    SubagentRun,
+)
+from dit_project.api.serializers import RejectUnknownFieldsMixin
 
 DEFAULT_AGGREGATE_WINDOW = timedelta(days=1)
 
@@ -53,7 +61,7 @@ class PersonaWeightBriefSerializer(serializers.ModelSerializer[PersonaDispositio
         read_only_fields = fields
 
 
-class PersonaSerializer(ModelCleanMixin, serializers.ModelSerializer[Persona]):
+class PersonaSerializer(RejectUnknownFieldsMixin, ModelCleanMixin, serializers.ModelSerializer[Persona]):
     weights = PersonaWeightBriefSerializer(source="disposition_weights", many=True, read_only=True)
 
     class Meta:
@@ -73,7 +81,7 @@ class PersonaSerializer(ModelCleanMixin, serializers.ModelSerializer[Persona]):
         read_only_fields = ["id", "weights", "created_at", "updated_at"]
 
 
-class DispositionSerializer(ModelCleanMixin, serializers.ModelSerializer[Disposition]):
+class DispositionSerializer(RejectUnknownFieldsMixin, ModelCleanMixin, serializers.ModelSerializer[Disposition]):
     class Meta:
         model = Disposition
         fields = [
@@ -101,7 +109,7 @@ class DispositionSerializer(ModelCleanMixin, serializers.ModelSerializer[Disposi
         extra_kwargs = {"followup_probability": {"min_value": 0.0, "max_value": 1.0}}
 
 
-class PersonaWeightSerializer(serializers.ModelSerializer[PersonaDispositionWeight]):
+class PersonaWeightSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer[PersonaDispositionWeight]):
     persona = serializers.PrimaryKeyRelatedField(queryset=Persona.objects.all())
     disposition = serializers.SlugRelatedField(slug_field="slug", queryset=Disposition.objects.all())
 
@@ -109,7 +117,7 @@ class PersonaWeightSerializer(serializers.ModelSerializer[PersonaDispositionWeig
         model = PersonaDispositionWeight
         fields = ["id", "persona", "disposition", "weight"]
         read_only_fields = ["id"]
-        extra_kwargs = {"weight": {"min_value": 0.0}}
+        extra_kwargs = {"weight": {"min_value": 0.0, "max_value": MAX_WEIGHT}}
 
 
 class CandidateScoreSerializer(serializers.Serializer[dict[str, Any]]):

@@ -68,7 +68,7 @@ def test_a_negative_inline_weight_is_refused_with_the_field_named(admin_client, 
     response = admin_client.post(url, inline_post_data(default_persona, {"vibing": -1}))
 
     assert response.status_code == 200
-    assert "Weight must be 0 or more." in response.content.decode()
+    assert "Ensure this value is greater than or equal to 0.0." in response.content.decode()
     assert PersonaDispositionWeight.objects.get(persona=default_persona, disposition__slug="vibing").weight == 1.0
 
 

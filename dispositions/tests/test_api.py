@@ -108,7 +108,7 @@ def test_staff_get_a_named_error_for_an_inverted_followup_window(moderator_clien
     response = moderator_client.post(reverse("disposition-list"), body, format="json")
 
     assert response.status_code == 400
-    assert "followup_window_max_seconds" in response.json()
+    assert "followup_window_max_seconds" in response.json()["error"]["fields"]
     assert not Disposition.objects.filter(slug="hype-man").exists()
 
 
@@ -116,7 +116,7 @@ def test_staff_get_a_named_error_for_an_unknown_voice(moderator_client, default_
     response = moderator_client.post(reverse("disposition-list"), {**NEW_DISPOSITION, "voice": "smug"}, format="json")
 
     assert response.status_code == 400
-    assert "voice" in response.json()
+    assert "voice" in response.json()["error"]["fields"]
 
 
 def test_staff_can_create_a_persona_and_its_weights(moderator_client, default_persona):
@@ -151,7 +151,7 @@ def test_a_negative_or_duplicate_weight_is_refused(moderator_client, default_per
     )
 
     assert negative.status_code == 400
-    assert "weight" in negative.json()
+    assert "weight" in negative.json()["error"]["fields"]
     assert duplicate.status_code == 400
     assert PersonaDispositionWeight.objects.filter(persona=default_persona).count() == 10
 
@@ -256,9 +256,9 @@ def test_the_aggregate_defaults_to_the_last_day_and_refuses_an_inverted_window(m
     assert default.status_code == 200
     assert default.json()["total"] == 1
     assert inverted.status_code == 400
-    assert "since" in inverted.json()
+    assert "since" in inverted.json()["error"]["fields"]
     assert garbage.status_code == 400
-    assert "since" in garbage.json()
+    assert "since" in garbage.json()["error"]["fields"]
 
 
 def test_the_persona_list_query_count_does_not_grow_with_personas(

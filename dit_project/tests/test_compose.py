@@ -44,3 +44,12 @@ def test_compose_runs_web_on_asgi_a_celery_worker_and_a_bot(compose):
     for name in ("web", "worker", "bot"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_every_app_service_of_compose_requires_the_env_file(compose):
+    services = compose.to_dict()["services"]
+
+    for name in ("migrate", "web", "worker", "bot"):
+        env_files = services[name]["env_file"]
+        # `required` defaults to true in the Compose specification; it must not be switched off.
+        assert [(entry["path"], entry.get("required", True)) for entry in env_files] == [(".env", True)], name

@@ -7,6 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from dit_project.api.serializers import RejectUnknownFieldsMixin
 from gateway.models import BudgetEnvelope, UsageEvent
 
 
@@ -58,7 +59,7 @@ class BudgetEnvelopeSerializer(serializers.ModelSerializer[BudgetEnvelope]):
         read_only_fields = fields
 
 
-class BudgetEnvelopeInputSerializer(serializers.Serializer[Any]):
+class BudgetEnvelopeInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     guild_id = serializers.CharField(max_length=64)
     period_start = serializers.DateTimeField()
     period_end = serializers.DateTimeField()
@@ -87,3 +88,12 @@ class UsageSummaryRowSerializer(serializers.Serializer[Any]):
     input_tokens = serializers.IntegerField()
     output_tokens = serializers.IntegerField()
     cost_usd = serializers.DecimalField(max_digits=20, decimal_places=8)
+
+
+class UsageSummarySerializer(serializers.Serializer[Any]):
+    """The usage summary: its window, the total cost and one row per purpose and model."""
+
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    total_cost_usd = serializers.DecimalField(max_digits=20, decimal_places=8)
+    rows = UsageSummaryRowSerializer(many=True)

@@ -15,12 +15,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from dit_project.api.filters import UtcIsoDateTimeFilter
 from gateway.api.serializers import (
     BudgetEnvelopeInputSerializer,
     BudgetEnvelopeSerializer,
     UsageEventSerializer,
     UsageSummaryQuerySerializer,
-    UsageSummaryRowSerializer,
+    UsageSummarySerializer,
 )
 from gateway.choices import Outcome, Purpose
 from gateway.errors import BadRequest
@@ -32,8 +33,8 @@ SUMMARY_DEFAULT_WINDOW = timedelta(days=1)
 
 
 class UsageEventFilter(django_filters.FilterSet):
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
     purpose = django_filters.ChoiceFilter(choices=Purpose.choices)
     outcome = django_filters.ChoiceFilter(choices=Outcome.choices)
 
@@ -97,7 +98,7 @@ class UsageSummaryView(APIView):
             OpenApiParameter("guild_id", str),
             OpenApiParameter("bot_id", int),
         ],
-        responses=UsageSummaryRowSerializer(many=True),
+        responses=UsageSummarySerializer,
     )
     def get(self, request: Request) -> Response:
         """The summary rows and their total for the window."""
@@ -114,11 +115,5 @@ class UsageSummaryView(APIView):
             bot_id=query.validated_data.get("bot_id"),
         )
         total = sum((row.cost_usd for row in rows), Decimal(0))
-        return Response(
-            {
-                "since": since.isoformat(),
-                "until": until.isoformat(),
-                "total_cost_usd": str(total),
-                "rows": UsageSummaryRowSerializer(rows, many=True).data,
-            }
-        )
+        summary = {"since": since, "until": until, "total_cost_usd": total, "rows": rows}
+        return Response(UsageSummarySerializer(summary).data)

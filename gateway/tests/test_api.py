@@ -91,7 +91,7 @@ def test_a_period_that_ends_before_it_starts_is_refused_naming_the_field(owner_c
     response = owner_client.post(ENVELOPES, envelope_body(days=-1))
 
     assert response.status_code == 400
-    assert "period_end" in response.json()
+    assert "period_end" in response.json()["error"]["fields"]
     assert not BudgetEnvelope.objects.exists()
 
 
@@ -149,3 +149,46 @@ def test_a_summary_window_that_ends_before_it_starts_is_a_clear_error(member_cli
 
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "since must be before until"
+
+
+@pytest.mark.parametrize("value", ["2024-01-01T00:00:00+23:59:59", "2024-01-01T00:00:00-20:00"])
+def test_usage_events_filter_by_a_time_with_an_offset_postgresql_cannot_store(member_client, value):
+    UsageEventFactory.create()
+
+    response = member_client.get("/api/gateway/usage-events/", {"since": value})
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+23:00", "9999-12-31T23:59:59-23:00"])
+def test_usage_events_filtered_by_a_time_out_of_range_in_utc_are_a_400(member_client, value):
+    response = member_client.get("/api/gateway/usage-events/", {"until": value})
+
+    assert response.status_code == 400
+    assert "until" in response.json()["error"]["fields"]
+
+
+def test_a_second_envelope_for_the_same_guild_and_period_start_is_a_400_naming_the_conflict(owner_client):
+    body = envelope_body(days=7)
+    assert owner_client.post(ENVELOPES, body).status_code == 201
+
+    duplicate = owner_client.post(ENVELOPES, body)
+
+    assert duplicate.status_code == 400
+    error = duplicate.json()["error"]
+    assert error["code"] == "invalid"
+    assert "already exists" in error["message"]
+    assert BudgetEnvelope.objects.count() == 1
+
+
+def test_the_usage_summary_schema_describes_the_object_it_returns(member_client):
+    schema = member_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    response = schema["paths"][SUMMARY]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    component = schema["components"]["schemas"][response["$ref"].rsplit("/", 1)[1]]
+
+    body = member_client.get(SUMMARY).json()
+
+    assert component["type"] == "object"
+    assert set(component["required"]) == set(body) == {"since", "until", "total_cost_usd", "rows"}
+    assert component["properties"]["rows"]["type"] == "array"

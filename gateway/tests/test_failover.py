@@ -234,3 +234,52 @@ def test_another_model_on_a_failing_provider_is_still_tried_until_the_provider_c
 
     assert complete().text == "model b answered"
     assert [request.body["model"] for request in server.chat_requests] == ["model-a", "model-b"]
+
+
+def test_a_stream_that_ends_without_a_finish_reason_after_its_first_token_is_an_interrupted_stream(routes):
+    routes.primary.queue_reply("a b c d", end_after_chunks=2)
+
+    received, error = stream_text()
+
+    assert received == ["a", " b"]
+    assert isinstance(error, StreamInterrupted)
+    assert "without a finish reason" in error.message
+    assert routes.fallback.chat_requests == []
+    assert attempts() == [(1, "primary", "model-a", Outcome.STREAM_INTERRUPTED)]
+
+
+def test_a_stream_that_ends_cleanly_before_its_first_token_fails_over(routes):
+    routes.primary.queue_reply("never seen", end_after_chunks=0)
+    routes.fallback.queue_reply("second route")
+
+    received, error = stream_text()
+
+    assert error is None
+    assert "".join(received) == "second route"
+    assert attempts() == [
+        (1, "primary", "model-a", Outcome.STREAM_INTERRUPTED),
+        (2, "fallback", "model-b", Outcome.OK),
+    ]
+
+
+def test_an_in_process_call_while_redis_is_down_is_a_clear_503_and_holds_no_budget(routes, settings):
+    import socket
+
+    from gateway.errors import StateUnavailable
+    from gateway.models import BudgetEnvelope
+    from gateway.tests.factories import BudgetEnvelopeFactory
+
+    envelope = BudgetEnvelopeFactory.create(guild_id="g-down")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    shared, settings.REDIS_URL = settings.REDIS_URL, f"redis://127.0.0.1:{dead}/0"
+    try:
+        with pytest.raises(StateUnavailable, match="Redis is not answering") as caught:
+            complete(guild_id="g-down")
+    finally:
+        settings.REDIS_URL = shared
+
+    assert (caught.value.status, caught.value.extra["service"]) == (503, "redis")
+    assert BudgetEnvelope.objects.get(pk=envelope.pk).reserved_usd == 0
+    assert routes.primary.chat_requests == []

@@ -200,3 +200,21 @@ def test_only_post_is_allowed_on_chat_completions(gateway_server, token):
 
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_stream_the_provider_ends_without_a_finish_reason_ends_with_an_error_event_not_done(
+    gateway_server, gateway_on_openai_server, token
+):
+    gateway_on_openai_server.queue_reply("one two three", end_after_chunks=1)
+
+    response = httpx.post(
+        f"{gateway_server}/v1/chat/completions",
+        json={"model": "auto", "messages": HELLO, "stream": True},
+        headers={"Authorization": f"Bearer {token}", "x-dit-purpose": "synth-mid"},
+        timeout=20,
+    )
+
+    events = [line.removeprefix("data: ") for line in response.text.splitlines() if line.startswith("data: ")]
+    assert "[DONE]" not in events
+    assert '"code":"stream_interrupted"' in events[-1]
+    assert list(UsageEvent.objects.values_list("outcome", flat=True)) == [Outcome.STREAM_INTERRUPTED]

@@ -23,6 +23,7 @@ deterministic vectors (embeddings):
     server.queue_reply("", tool_calls=[ToolCallSpec("lookup", '{"q": "x"}')], finish_reason="tool_calls")
     server.queue_reply("hi", usage=(12, 3))              # report 12 prompt and 3 completion tokens
     server.queue_reply("a b c", chunks=["a", " b", " c"], drop_after_chunks=2)   # stream dies mid-way
+    server.queue_reply("a b c", end_after_chunks=1)      # stream ends cleanly after 1 chunk: no finish, no [DONE]
     server.queue_fault(429, retry_after=1.5)             # rate limited, with a Retry-After header
     server.queue_fault(500) / server.queue_fault(503)    # server errors with an OpenAI-shaped body
     server.queue_fault(400, message="bad things")        # a request error
@@ -89,6 +90,7 @@ class Reply:
     model: str | None = None
     chunks: tuple[str, ...] | None = None
     drop_after_chunks: int | None = None
+    end_after_chunks: int | None = None
     delay: float = 0.0
     reasoning: str | None = None
 
@@ -255,6 +257,7 @@ class OpenAIServer:
         model: str | None = None,
         chunks: Sequence[str] | None = None,
         drop_after_chunks: int | None = None,
+        end_after_chunks: int | None = None,
         delay: float = 0.0,
         reasoning: str | None = None,
         endpoint: Endpoint = "chat",
@@ -269,6 +272,7 @@ class OpenAIServer:
                 model=model,
                 chunks=tuple(chunks) if chunks is not None else None,
                 drop_after_chunks=drop_after_chunks,
+                end_after_chunks=end_after_chunks,
                 delay=delay,
                 reasoning=reasoning,
             ),
@@ -481,6 +485,10 @@ class OpenAIServer:
         for sent, piece in enumerate(pieces):
             if step.drop_after_chunks is not None and sent >= step.drop_after_chunks:
                 _drop(request)
+            if step.end_after_chunks is not None and sent >= step.end_after_chunks:
+                # A clean end of the HTTP body with no finish reason and no [DONE]: a stream cut short.
+                await response.write_eof()
+                return response
             await response.write(event({"content": piece}))
         for index, call in enumerate(step.tool_calls):
             tool_delta = {"index": index, **self._tool_call(index, call)}

@@ -143,7 +143,7 @@ async def test_a_reaction_is_added(local_discord, discord_rig, gateway_on_openai
 async def test_a_mid_burst_interruption_aborts_the_rest(local_discord, discord_rig, gateway_on_openai_server):
     rig = await discord_rig(
         persona=await persona_with(
-            ("settle-debate", OutputShape.BURST, 1.0), ("silent-listen", OutputShape.SILENT, 1000.0)
+            ("settle-debate", OutputShape.BURST, 1.0), ("silent-listen", OutputShape.SILENT, 100.0)
         )
     )
     gateway_on_openai_server.queue_reply(reply_json("so basically", "bob was wrong", "and here's why"))

@@ -220,7 +220,7 @@ async def test_an_interruption_addressed_to_the_bot_is_folded_into_the_rest(make
 
 async def test_a_backchannel_mid_burst_lets_it_continue(make_rig, gateway_on_openai_server):
     persona = await persona_with(
-        ("settle-debate", OutputShape.BURST, 1.0), ("silent-listen", OutputShape.SILENT, 1000.0)
+        ("settle-debate", OutputShape.BURST, 1.0), ("silent-listen", OutputShape.SILENT, 100.0)
     )
     adapter = InterruptOnTyping(bot_name="dit", interrupt=("general", "bob", "lol"))
     rig = await make_rig(persona=persona, adapter=adapter)
