@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from redis.asyncio import Redis
@@ -48,6 +48,7 @@ from dispositions.choices import TriggerKind
 from dispositions.models import DispositionDecision
 from dispositions.services import new_seed
 from dispositions.synthesis import SynthesisRequest, SynthesisResult, SynthesizeFn, synthesize
+from dit_project.errors import ApplicationError
 from gateway.client import GATEWAY, ModelClient
 
 logger = logging.getLogger(__name__)
@@ -120,12 +121,20 @@ class Host:
             limiter=limiter,
             observers=list(observers),
             seed_source=seed_source,
+            bot_gone=asyncio.Event(),
         )
         self._clock = clock
         self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
         self._accepting = True
         self._sessions = 0
+
+    @property
+    def persona_id(self) -> int:
+        """The persona the bot speaks as (known once `prepare` has run)."""
+        if self.bot.persona_id is None:
+            raise RuntimeError("the host has not been prepared: its persona is not known yet")
+        return self.bot.persona_id
 
     @property
     def identity(self) -> object:
@@ -137,7 +146,11 @@ class Host:
     async def prepare(self) -> None:
         """Before connecting: the persona's names, our bots' accounts, and beats a previous run left pending."""
         port = self.parts.port
-        persona, _ = await port.candidates(self.bot.persona_id)
+        if self.bot.persona_id is None:
+            persona_id = await port.persona_for(bot_name=self.bot.name, persona_name=self.config.persona)
+            self.bot = replace(self.bot, persona_id=persona_id)
+            self.parts = replace(self.parts, bot=self.bot)
+        persona, _ = await port.candidates(self.persona_id)
         presence = self.parts.presence
         presence.wake_words = persona.wake_words
         presence.learn_accounts(await port.own_user_ids(), looked_up="")
@@ -262,6 +275,9 @@ class Host:
     # Inbound path.
 
     async def _take(self, message: InboundMessage, *, catchup: bool) -> None:
+        if self._accepting:
+            # A setting changed in admin (REQUIRE_MENTION, say) applies from the next message on.
+            await self._follow_the_bot()
         taken = await intake.take(message, self.parts, accepting=self._accepting, catchup=catchup)
         if taken is not None:
             self._group(taken)
@@ -284,8 +300,57 @@ class Host:
         if not self.lanes.submit(request.channel.id, _Job(request)):
             logger.info("not taking the turn for %s: draining", request.answered.message.id)
 
+    async def wait_gone(self) -> None:
+        """Return once the bot's row has been found deleted while the host runs."""
+        await self.parts.bot_gone.wait()
+
+    async def _follow_the_bot(self) -> None:
+        """Before a turn: a bot row that changed is read again (settings, name, persona); a deleted one stops us."""
+        state = await self.parts.port.begin_turn()
+        if state.gone:
+            self._stop_for_good()
+            return
+        if not state.changed or state.revision is None:
+            return
+        revision = state.revision
+        try:
+            settings = await self.parts.port.bot_settings()
+            config = HostConfig.from_settings(settings)
+            persona_id = await self.parts.port.persona_for(bot_name=revision.name, persona_name=config.persona)
+        except ApplicationError as exc:
+            # A bad value saved in admin must not take a running bot down: it keeps what it had, and says why.
+            logger.error(
+                "bot %s changed, but its new settings cannot be used (%s); keeping the old ones",
+                revision.slug,
+                exc.message,
+            )
+            return
+        self.bot = HostBot(bot_id=self.bot.bot_id, slug=revision.slug, name=revision.name, persona_id=persona_id)
+        self.config = config
+        self.parts.presence.name = revision.name
+        self.parts.presence.config = config
+        self.fragments.window = config.fragment_window_seconds
+        self.fragments.max_seconds = max(config.fragment_max_seconds, config.fragment_window_seconds)
+        limiter = self.parts.limiter
+        if limiter is not None:
+            limiter.chain_max = config.bot_reply_chain_max
+            limiter.per_minute = config.bot_replies_per_minute
+            limiter.cooldown_seconds = config.bot_cooldown_seconds
+        self.parts = replace(self.parts, bot=self.bot, config=config)
+        logger.info("bot %s changed while running: settings, name and persona read again", revision.slug)
+
+    def _stop_for_good(self) -> None:
+        if not self.parts.bot_gone.is_set():
+            logger.error(
+                "bot %s (id %s) was deleted while running: taking no more turns", self.bot.slug, self.bot.bot_id
+            )
+        self._accepting = False
+        self.parts.bot_gone.set()
+
     async def _work(self, job: _Job) -> None:
         try:
+            if self._accepting:
+                await self._follow_the_bot()
             decision_id = await pipeline.take_turn(job.request, self.parts) if self._accepting else None
         except asyncio.CancelledError:
             job.done.cancel()

@@ -6,6 +6,7 @@ channel ledger, the bot's presence, the model client, the observers) is declared
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,8 @@ class HostParts:
     limiter: BotChainLimiter | None
     observers: list[HostObserver]
     seed_source: Callable[[], int]
+    # Set when the bot's row is found gone while it runs: the host stops taking turns and the runner exits.
+    bot_gone: asyncio.Event
 
     def decision_made(self, event: DecisionMade) -> None:
         """Tell every observer a decision was recorded."""

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
+from asgiref.sync import sync_to_async
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, connections, models, transaction
 from django.utils import timezone
@@ -38,12 +39,16 @@ from redis.asyncio import Redis
 
 from bots import services as bot_services
 from bots.adapters.base import ChannelKind, InboundMessage, InboundReaction
+from bots.bot_settings import BotSettings
 from bots.choices import Platform
 from bots.host import selectors, services
 from bots.host.choices import BeatKind, BeatStatus, MuteSource
 from bots.host.models import ChannelMute, InboundClaim, OutboundBeat
 from bots.host.services import mutes_stamp
 from bots.host.values import HostBot, PlannedBeat, TurnOutcome, TurnPlan
+from bots.models import Bot
+from bots.selectors import BotRevision, bot_revision
+from bots.signals import bot_stamp
 from dispositions.models import DispositionDecision
 from dispositions.selectors import load_routing_candidates
 from dispositions.services import ROUTING_STAMP, decision_fields
@@ -142,6 +147,24 @@ class RecordedDecision:
     beats: tuple[OutboundBeat, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class BotState:
+    """Whether the bot's row moved since the host last looked, and its revision now (None: the row is gone)."""
+
+    changed: bool
+    revision: BotRevision | None = None
+
+    @property
+    def gone(self) -> bool:
+        """The bot was deleted while it runs."""
+        return self.changed and self.revision is None
+
+
+UNCHANGED = BotState(changed=False)
+# A turn's look at the change stamps serves every cache the turn reads (one MGET per turn).
+STAMP_SNAPSHOT_SECONDS = 1.0
+
+
 @dataclass
 class _Cached:
     value: Any
@@ -167,10 +190,15 @@ class HostPort:
         self._routing: dict[int, _Cached] = {}
         self._mutes: _Cached | None = None
         self._budgets: dict[str, _Cached] = {}
+        self._snapshot: dict[str, bytes | None] = {}
+        self._snapshot_at = float("-inf")
+        self._bot_seen: bytes | None = None
+        self._bot_looked = False
 
     async def close(self) -> None:
-        """Close the database threads (their connections with them)."""
+        """Close the database threads (their connections with them), and asgiref's, where gateway calls run."""
         await self._threads.close()
+        await sync_to_async(connections.close_all)()
 
     # Start-up.
 
@@ -261,12 +289,47 @@ class HostPort:
             logger.warning("change stamps unavailable (%s); reloading cached rows", exc)
             return tuple(f"unavailable:{time.monotonic_ns()}".encode() for _ in names)
 
+    def _stamp_names(self) -> list[str]:
+        bot_id = self._bot.bot_id
+        return [ROUTING_STAMP, mutes_stamp(bot_id), bot_stamp(bot_id)]
+
+    async def _stamp(self, name: str) -> bytes | None:
+        """A stamp from this turn's snapshot, or from a fresh look at all of them."""
+        if self._clock() - self._snapshot_at > STAMP_SNAPSHOT_SECONDS or name not in self._snapshot:
+            names = self._stamp_names()
+            self._snapshot = dict(zip(names, await self._stamps(names), strict=True))
+            self._snapshot_at = self._clock()
+        return self._snapshot.get(name)
+
+    async def begin_turn(self) -> BotState:
+        """Look at every change stamp once for the turn; read the bot's revision only when its stamp moved."""
+        names = self._stamp_names()
+        self._snapshot = dict(zip(names, await self._stamps(names), strict=True))
+        self._snapshot_at = self._clock()
+        seen = self._snapshot[bot_stamp(self._bot.bot_id)]
+        if not self._bot_looked:
+            self._bot_looked, self._bot_seen = True, seen
+            return UNCHANGED
+        if seen == self._bot_seen:
+            return UNCHANGED
+        self._bot_seen = seen
+        revision = await self._threads.run(bot_revision, bot_id=self._bot.bot_id)
+        return BotState(changed=True, revision=revision)
+
+    async def bot_settings(self) -> BotSettings:
+        """The bot's typed settings view as stored now (overrides, manifest)."""
+        return await self._threads.run(_bot_settings, self._bot.bot_id)
+
+    async def persona_for(self, *, bot_name: str, persona_name: str) -> int:
+        """The persona the bot speaks as (the PERSONA setting, else named like the bot, else the only one)."""
+        return await self._threads.run(selectors.persona_id_for_bot, bot_name=bot_name, persona_name=persona_name)
+
     def _fresh(self, cached: _Cached | None, stamp: bytes | None, max_age: float) -> bool:
         return cached is not None and cached.stamp == stamp and self._clock() - cached.loaded < max_age
 
     async def candidates(self, persona_id: int) -> tuple[PersonaSpec, list[DispositionSpec]]:
         """The persona and its enabled dispositions with their weights (cached until they change)."""
-        (stamp,) = await self._stamps([ROUTING_STAMP])
+        stamp = await self._stamp(ROUTING_STAMP)
         cached = self._routing.get(persona_id)
         if not self._fresh(cached, stamp, CACHE_MAX_AGE_SECONDS):
             value = await self._threads.run(load_routing_candidates, persona_id)
@@ -277,7 +340,7 @@ class HostPort:
 
     async def active_mute(self, channel_id: str) -> datetime | None:
         """Until when this bot is muted in a channel, or None (cached until a mute changes)."""
-        (stamp,) = await self._stamps([mutes_stamp(self._bot.bot_id)])
+        stamp = await self._stamp(mutes_stamp(self._bot.bot_id))
         if not self._fresh(self._mutes, stamp, CACHE_MAX_AGE_SECONDS):
             mutes = await self._threads.run(selectors.active_mute_ends, bot_id=self._bot.bot_id)
             self._mutes = _Cached(mutes, stamp, self._clock())
@@ -422,6 +485,10 @@ def _accept(message: IngestMessage, bot_id: int, claim: InboundMessage | None) -
                 bot_id=bot_id, platform=message.platform, message_id=message.message_id, message=claim
             )
     return Accepted(ingest=result, claimed=claimed)
+
+
+def _bot_settings(bot_id: int) -> BotSettings:
+    return Bot.objects.select_related("current_manifest").get(pk=bot_id).settings
 
 
 def _json(value: Any) -> str:

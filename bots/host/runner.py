@@ -19,9 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
-from django.db import connections
 from redis.asyncio import Redis
 
 from bots.adapters.base import InboundHandler, PlatformAdapter
@@ -30,8 +28,8 @@ from bots.errors import BootError
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
 from bots.host.observers import HostObserver
-from bots.host.selectors import persona_id_for_bot
 from bots.runtime import BootedBot
+from dit_project import redis_clients
 from dit_project.vault import SecretValue
 
 logger = logging.getLogger("bots.runtime")
@@ -144,7 +142,8 @@ def discord_adapter(booted: BootedBot, config: HostConfig) -> PlatformAdapter:
 
 def host_redis() -> tuple[Redis, str]:
     """The Redis client and key prefix the host keeps its bot-to-bot counters under."""
-    return Redis.from_url(django_settings.REDIS_URL), django_settings.DIT_HOST_REDIS_PREFIX
+    client = Redis.from_url(django_settings.REDIS_URL, **redis_clients.client_options(for_asyncio=True))
+    return client, django_settings.DIT_HOST_REDIS_PREFIX
 
 
 async def run_host(
@@ -159,10 +158,10 @@ async def run_host(
 ) -> int:
     """Run the bot on `adapter` until `stop` is set (or the connection is lost for good); the exit code."""
     features = load_features(booted.features)
-    persona_id = await _persona_id(booted, config)
     redis, prefix = host_redis()
     host = Host(
-        bot=HostBot(bot_id=booted.bot_id, slug=booted.slug, name=booted.name, persona_id=persona_id),
+        # The persona is looked up by `prepare` (PERSONA, else named like the bot, else the only one).
+        bot=HostBot(bot_id=booted.bot_id, slug=booted.slug, name=booted.name, persona_id=None),
         config=config,
         adapter=adapter,
         redis=redis,
@@ -196,9 +195,14 @@ async def run_host(
                 len(features),
             )
             features = []
-            lost = await _wait_for_stop_or_loss(adapter, stop)
+            lost = await _wait_for_stop_or_loss(adapter, stop, host)
             if lost is None:
                 break
+            if isinstance(lost, BotGone):
+                await host.drain()
+                await adapter.stop()
+                logger.error("bot %s stopped: its row was deleted while it ran", booted.slug)
+                return EXIT_FAILED
             if isinstance(lost, AdapterAuthError) or (isinstance(lost, AdapterError) and not lost.retryable):
                 raise StartupFailed(lost.message, EXIT_AUTH if isinstance(lost, AdapterAuthError) else EXIT_FAILED)
             logger.warning("bot %s lost its connection (%s); reconnecting", booted.slug, lost)
@@ -214,23 +218,25 @@ async def run_host(
         _flush_logs()
 
 
-async def _wait_for_stop_or_loss(adapter: PlatformAdapter, stop: asyncio.Event) -> BaseException | None:
-    """None when stop was requested; the failure when the connection ended on its own."""
+class BotGone(Exception):
+    """The bot's row was deleted while the host ran it."""
+
+
+async def _wait_for_stop_or_loss(adapter: PlatformAdapter, stop: asyncio.Event, host: Host) -> BaseException | None:
+    """None when stop was requested; the failure when the connection ended on its own, or the bot row went."""
     stopped = asyncio.create_task(adapter.wait_stopped())
     stopping = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait({stopped, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    gone = asyncio.create_task(host.wait_gone())
+    done, pending = await asyncio.wait({stopped, stopping, gone}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
     if stopping in done:
-        stopped.cancel()
-        await asyncio.gather(stopped, return_exceptions=True)
         return None
-    stopping.cancel()
-    await asyncio.gather(stopping, return_exceptions=True)
+    if gone in done:
+        return BotGone()
     failure = stopped.exception() if not stopped.cancelled() else None
     return failure or AdapterError("the connection ended", retryable=True)
-
-
-async def _persona_id(booted: BootedBot, config: HostConfig) -> int:
-    return await sync_to_async(persona_id_for_bot)(bot_name=booted.name, persona_name=config.persona)
 
 
 def _flush_logs() -> None:
@@ -268,8 +274,6 @@ def run_bot(
         finally:
             for sig in STOP_SIGNALS:
                 loop.remove_signal_handler(sig)
-            # The ORM ran on asgiref's worker thread; close its connections there, where they live.
-            await sync_to_async(connections.close_all)()
 
     return asyncio.run(main())
 

@@ -30,7 +30,7 @@ class HostBot:
     bot_id: int
     slug: str
     name: str
-    persona_id: int
+    persona_id: int | None
 
 
 @dataclass(frozen=True, slots=True)

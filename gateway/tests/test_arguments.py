@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from asgiref.sync import async_to_sync
 
-import gateway
+from gateway import client as gateway
 from gateway.errors import BadRequest
 from gateway.models import BudgetEnvelope, UsageEvent
 from gateway.services import budget_reserve, gateway_token_create

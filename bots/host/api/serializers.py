@@ -9,6 +9,7 @@ from rest_framework import serializers
 from bots.choices import Platform
 from bots.host.models import ChannelMute
 from bots.host.services import MUTE_MINUTES_MAX, MUTE_MINUTES_MIN
+from dit_project.api.serializers import RejectUnknownFieldsMixin
 
 
 class ChannelMuteSerializer(serializers.ModelSerializer[ChannelMute]):
@@ -48,7 +49,7 @@ class ChannelMuteSerializer(serializers.ModelSerializer[ChannelMute]):
         return mute.lifted_by_user.get_username() if mute.lifted_by_user is not None else None
 
 
-class ChannelMuteCreateSerializer(serializers.Serializer[Any]):
+class ChannelMuteCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     channel_id = serializers.CharField(max_length=64)
     guild_id = serializers.CharField(max_length=64, required=False, default="", allow_blank=True)
     platform = serializers.ChoiceField(choices=Platform.choices, default=Platform.DISCORD)
@@ -56,5 +57,5 @@ class ChannelMuteCreateSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000, required=False, default="", allow_blank=True)
 
 
-class ChannelMuteLiftSerializer(serializers.Serializer[Any]):
+class ChannelMuteLiftSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=200, required=False, default="lifted by a moderator")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from django.db import IntegrityError
 from django.utils import timezone
 
 from bots.adapters.base import InboundMessage
@@ -46,6 +47,11 @@ async def take(message: InboundMessage, parts: HostParts, *, accepting: bool, ca
         accepted = await parts.port.accept(ingest_message_for(message), claim=message if owed else None)
     except InvalidIngestMessage as exc:
         logger.warning("message %s not ingested: %s", message.message.id, exc.message)
+        return None
+    except IntegrityError:
+        # The claim names a bot row that is gone (deleted under the running host): the host stops for good.
+        logger.error("message %s: this bot's row is gone; not taking the message", message.message.id)
+        parts.bot_gone.set()
         return None
     arrival = parts.ledger.record(message, is_own=presence.is_own(message.author.id))
     if message.is_edit or arrival is None:

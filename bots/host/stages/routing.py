@@ -17,7 +17,9 @@ from dispositions.tiebreak import make_gateway_tiebreaker
 
 async def route(request: TurnRequest, reading: Reading, parts: HostParts, *, started: float | None = None) -> TurnPlan:
     """The router's choice for the turn, with its inputs, result and latency."""
-    persona, candidates = await parts.port.candidates(parts.bot.persona_id)
+    persona_id = parts.bot.persona_id
+    assert persona_id is not None  # noqa: S101 - the host resolves its persona before taking any turn
+    persona, candidates = await parts.port.candidates(persona_id)
     config = parts.config.router
     tiebreaker = (
         make_gateway_tiebreaker(bot_id=parts.bot.bot_id, guild_id=request.guild_id, model=parts.model)
