@@ -14,7 +14,9 @@ On each wake-up (and at start):
 3. Due triggers are claimed with SELECT ... FOR UPDATE SKIP LOCKED, leased, committed, then sent to
    Celery with the trigger id as task id. Two dispatchers never claim one row; a send that fails puts
    its rows back at once. Celery only ever receives work that is due now: no ETA, no countdown, so the
-   broker's visibility timeout never redelivers a waiting task.
+   broker's visibility timeout never redelivers a waiting task. The claim commits without waiting for
+   its WAL flush: lost in a server crash, the rows are pending again and sent again, which the
+   worker's claim absorbs.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ WITH due AS (
     SELECT id FROM {TABLE}
      WHERE status = 'pending' AND due_at <= statement_timestamp()
        AND (expires_at IS NULL OR expires_at > statement_timestamp())
+       AND set_config('synchronous_commit', 'off', true) IS NOT NULL
      ORDER BY due_at
      LIMIT %s
      FOR UPDATE SKIP LOCKED

@@ -33,11 +33,15 @@ from reactor.models import Trigger
 
 logger = logging.getLogger(__name__)
 
+# The claim commits without waiting for its WAL flush (synchronous_commit off for this statement's
+# transaction only): a claim lost in a server crash leaves the row enqueued, and its lease brings it back,
+# while the effect's own commit, which is synchronous, flushes the claim before it anyway.
 _CLAIM_SQL = (
     f"UPDATE {Trigger._meta.db_table} SET status = 'running', attempts = attempts + 1, "  # noqa: S608
     "started_at = statement_timestamp(), lease_until = statement_timestamp() + make_interval(secs => %s), "
     "updated_at = statement_timestamp() "
-    "WHERE id = %s AND status = 'enqueued' RETURNING attempts"
+    "WHERE id = %s AND status = 'enqueued' AND set_config('synchronous_commit', 'off', true) IS NOT NULL "
+    "RETURNING attempts"
 )
 
 

@@ -9,8 +9,9 @@ Two tables, made by `ensure_tables`:
 - reactor_probe_effect: the effect itself, written in the trigger's transaction: it commits only with
   `done`, so its row count per trigger is the number of times the effect really happened.
 
-The payload steers a run: {"sleep": seconds before the effect, "transient_failures": n (attempts up to n
-raise a transient error), "fail": true (a permanent error)}.
+The payload steers a run: {"sleep": seconds before the effect, "linger": seconds after writing it (before
+the commit), "transient_failures": n (attempts up to n raise a transient error), "fail": true (a
+permanent error), "again": true (schedule a child an hour later)}.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def _apply(run: TriggerRun) -> Outcome:
         raise ValueError("probe: a permanent failure")
     with connection.cursor() as cursor:
         cursor.execute("INSERT INTO reactor_probe_effect (trigger_id, kind) VALUES (%s, %s)", [run.id, run.kind])
+    if payload.get("linger"):
+        # The effect is written but not committed: a worker killed now must leave nothing behind.
+        time.sleep(float(payload["linger"]))
     then = Next(due_at=timezone.now() + timedelta(hours=1), payload={}) if payload.get("again") else None
     return Outcome(result={"probe": "applied", "attempt": run.attempt}, then=then)
 
