@@ -8,4 +8,4 @@ class BotsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from bots import checks  # noqa: F401  (registers the system checks)
+        from bots import checks, triggers  # noqa: F401  (registers the system checks and the reactor triggers)

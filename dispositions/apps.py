@@ -6,3 +6,6 @@ class DispositionsConfig(AppConfig):
 
     name = "dispositions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from dispositions import lineage  # noqa: F401  (contributes decisions to reactor lineage)

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from asgiref.sync import async_to_sync
 
@@ -46,6 +47,7 @@ def _decision_fields(
     bot_id: int,
     inbound_message_id: str,
     router_latency_ms: float,
+    trigger_id: UUID | None = None,
 ) -> dict[str, Any]:
     if not 0 <= result.seed < 2**_SEED_BITS:
         raise ApplicationError(
@@ -57,6 +59,7 @@ def _decision_fields(
         "channel_id": channel_id,
         "bot_id": bot_id,
         "inbound_message_id": inbound_message_id,
+        "trigger_id": trigger_id,
         "persona_id": inputs.persona.id,
         "trigger_kind": inputs.context.trigger,
         "candidate_scores": [row.as_dict() for row in result.scores],
@@ -91,8 +94,13 @@ def record_decision(
     bot_id: int,
     inbound_message_id: str = "",
     router_latency_ms: float = 0.0,
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
-    """Write a routing decision with its full inputs, so it can be replayed."""
+    """Write a routing decision with its full inputs, so it can be replayed.
+
+    `trigger_id` is the reactor trigger of a turn it started (self-followup, speculative); the database
+    allows one decision per bot and trigger, so a turn handed over twice is decided once.
+    """
     inputs = RouterInputs(context=context, persona=persona, candidates=tuple(candidates), config=config)
     return DispositionDecision.objects.create(
         **_decision_fields(
@@ -103,6 +111,7 @@ def record_decision(
             bot_id=bot_id,
             inbound_message_id=inbound_message_id,
             router_latency_ms=router_latency_ms,
+            trigger_id=trigger_id,
         )
     )
 
@@ -118,6 +127,7 @@ def decide_turn(
     channel_id: str,
     bot_id: int,
     inbound_message_id: str = "",
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
     """Load the persona's candidates, route the turn and log the decision (sync callers)."""
     persona, candidates = load_routing_candidates(persona_id)
@@ -139,6 +149,7 @@ def decide_turn(
         bot_id=bot_id,
         inbound_message_id=inbound_message_id,
         router_latency_ms=latency_ms,
+        trigger_id=trigger_id,
     )
 
 
@@ -153,6 +164,7 @@ async def adecide_turn(
     channel_id: str,
     bot_id: int,
     inbound_message_id: str = "",
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
     """Async twin of `decide_turn`, using the ORM's async methods, for the host's event loop."""
     persona, candidates = await aload_routing_candidates(persona_id)
@@ -170,6 +182,7 @@ async def adecide_turn(
             bot_id=bot_id,
             inbound_message_id=inbound_message_id,
             router_latency_ms=latency_ms,
+            trigger_id=trigger_id,
         )
     )
 

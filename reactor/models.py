@@ -196,7 +196,7 @@ class SelfFollowupSchedule(models.Model):
     abort_reason = models.CharField(max_length=200, blank=True)
     evaluations = models.JSONField(default=list, blank=True, encoder=DjangoJSONEncoder)
     created_at = models.DateTimeField(db_default=Now(), editable=False)
-    updated_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("-created_at", "-id")
