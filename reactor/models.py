@@ -26,7 +26,7 @@ from reactor.choices import (
 )
 from reactor.errors import EventLogAppendOnly
 
-__all__ = ["Delivery", "ReactorEvent", "SelfFollowupSchedule", "Trigger"]
+__all__ = ["DeadLetter", "Delivery", "ReactorEvent", "SelfFollowupSchedule", "Trigger"]
 
 
 class EventQuerySet(models.QuerySet[Any]):
@@ -161,6 +161,14 @@ class Trigger(models.Model):
     def is_waiting(self) -> bool:
         """Not started yet: pending or enqueued."""
         return self.status in WAITING_STATUSES
+
+
+class DeadLetter(Trigger):
+    """Dead triggers, as their own admin list: what failed for good, kept for requeue."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dead letter"
 
 
 class SelfFollowupSchedule(models.Model):
