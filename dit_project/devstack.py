@@ -1,6 +1,6 @@
 """The development stack behind `scripts/dev.py`: embedded services, set-up, and a process supervisor.
 
-    python -m dit_project.devstack run        web on :8000, a Celery worker and the example bot
+    python -m dit_project.devstack run        web on :8000, a Celery worker, the reactor and the example bot
     python -m dit_project.devstack test       ruff, mypy, Django checks and pytest
     python -m dit_project.devstack services start|stop|status
 
@@ -221,12 +221,14 @@ def command_run() -> int:
             [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"],
             log_file=quiet_log("worker"),
         )
+        # The reactor's dispatcher: hands due triggers to the worker (see docs/reactor.md).
+        supervisor.spawn("reactor", [python, str(ROOT / "manage.py"), "reactor"], log_file=quiet_log("reactor"))
         print(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
         bot = [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT]
         if discord:
             supervisor.spawn("bot", bot)
         elif interactive:
-            print(f"dit: web and worker log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
+            print(f"dit: web, worker and reactor log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
             supervisor.spawn("bot", [*bot, "--local"], foreground=True)
         else:
             # No terminal to chat in: the local bot runs with an input that stays open, so it idles.

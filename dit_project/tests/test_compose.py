@@ -18,7 +18,7 @@ def compose() -> PyCompose:
 
 
 def test_compose_file_validates_against_the_compose_specification(compose):
-    assert set(compose.service_names()) == {"postgres", "redis", "migrate", "web", "worker", "bot"}
+    assert set(compose.service_names()) == {"postgres", "redis", "migrate", "web", "worker", "reactor", "bot"}
 
 
 def test_compose_spec_validation_rejects_a_misspelt_service_key():
@@ -35,12 +35,21 @@ def test_compose_runs_postgres_with_pgvector_18_and_redis_7(compose):
     assert services["redis"]["image"] == "redis:7"
 
 
-def test_compose_runs_web_on_asgi_a_celery_worker_and_a_bot(compose):
+def test_compose_runs_web_on_asgi_a_celery_worker_the_reactor_and_a_bot(compose):
     services = compose.to_dict()["services"]
 
     assert services["web"]["command"][:2] == ["uvicorn", "dit_project.asgi:application"]
     assert services["worker"]["command"][:3] == ["celery", "-A", "dit_project"]
+    assert services["reactor"]["command"] == ["python", "manage.py", "reactor"]
     assert services["bot"]["command"][:3] == ["python", "manage.py", "runbot"]
-    for name in ("web", "worker", "bot"):
+    for name in ("web", "worker", "reactor", "bot"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
+
+
+def test_the_reactor_starts_after_migrations_and_workers_keep_their_connections(compose):
+    services = compose.to_dict()["services"]
+
+    assert services["reactor"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["worker"]["environment"]["DATABASE_CONN_MAX_AGE"] == "600"
+    assert "DATABASE_CONN_MAX_AGE" not in services["web"]["environment"]
