@@ -242,10 +242,14 @@ class Dispatcher:
         return row[0] if row else None
 
     def step(self) -> Pass:
-        """One pass: recover leases, expire, dispatch what is due; returns when to look next."""
+        """One pass: dispatch what is due, recover leases, expire; returns when to look next."""
+        # What woke the dispatcher is sent first; lease recovery and expiry follow on every pass.
+        sent, unsent = self.dispatch_due()
         recovered, dead = self.recover()
         expired = self.expire()
-        sent, unsent = self.dispatch_due()
+        if recovered:
+            again, put_back = self.dispatch_due()
+            sent, unsent = sent + again, unsent + put_back
         upcoming = self.next_wake()
         if sent or unsent:
             logger.info("reactor: sent %s triggers to Celery (%s put back)", sent, unsent)
@@ -316,14 +320,12 @@ class Listener:
         return self._conn
 
     def wait(self, timeout: float) -> bool:
-        """Block up to `timeout` seconds for a wake-up; True when one came (all pending ones are consumed)."""
+        """Block up to `timeout` seconds for a wake-up; True when one came."""
         try:
             conn = self._connect()
-            woken = any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
-            if woken:
-                for _ in conn.notifies(timeout=0.001):
-                    pass
-            return woken
+            # One notification is enough to look; any more queued up wake the next wait at once, which
+            # costs a cheap pass rather than a delay before this one.
+            return any(True for _ in conn.notifies(timeout=timeout, stop_after=1))
         except psycopg.OperationalError as exc:
             logger.warning("reactor: LISTEN connection lost (%s); reconnecting", exc)
             self.close()

@@ -28,21 +28,34 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from reactor.choices import WAITING_STATUSES, Combine, TriggerStatus
-from reactor.declare import Check, Declaration, Outcome, TriggerRun, When, registry
+from reactor.declare import Check, Declaration, Outcome, Registry, TriggerRun, When, registry
 from reactor.models import Trigger
 
 logger = logging.getLogger(__name__)
 
-# The claim commits without waiting for its WAL flush (synchronous_commit off for this statement's
-# transaction only): a claim lost in a server crash leaves the row enqueued, and its lease brings it back,
-# while the effect's own commit, which is synchronous, flushes the claim before it anyway.
+DEFAULT_LEASE = timedelta(minutes=5)
+
+# One statement: the claim and the lease of the trigger's kind (a CASE over the declared kinds' leases).
+# It commits without waiting for its WAL flush (synchronous_commit off for this statement's transaction
+# only): a claim lost in a server crash leaves the row enqueued and its lease brings it back, while the
+# effect's own commit, which is synchronous, flushes the claim before it anyway.
 _CLAIM_SQL = (
     f"UPDATE {Trigger._meta.db_table} SET status = 'running', attempts = attempts + 1, "  # noqa: S608
-    "started_at = statement_timestamp(), lease_until = statement_timestamp() + make_interval(secs => %s), "
+    "started_at = statement_timestamp(), lease_until = statement_timestamp() + make_interval(secs => {lease}), "
     "updated_at = statement_timestamp() "
     "WHERE id = %s AND status = 'enqueued' AND set_config('synchronous_commit', 'off', true) IS NOT NULL "
-    "RETURNING attempts"
+    "RETURNING attempts, kind"
 )
+
+
+def _claim_statement(declarations: Registry) -> tuple[str, list[Any]]:
+    kinds = [(kind, declarations.get(kind)) for kind in declarations.kinds]
+    leases = [(kind, d.lease.total_seconds()) for kind, d in kinds if d is not None and d.lease != DEFAULT_LEASE]
+    if not leases:
+        return _CLAIM_SQL.format(lease="%s"), [DEFAULT_LEASE.total_seconds()]
+    cases = " ".join("WHEN %s THEN %s" for _ in leases)
+    params: list[Any] = [value for pair in leases for value in pair]
+    return _CLAIM_SQL.format(lease=f"CASE kind {cases} ELSE %s END"), [*params, DEFAULT_LEASE.total_seconds()]
 
 
 class RunEnd(StrEnum):
@@ -68,19 +81,15 @@ class RunReport:
 def run_trigger(trigger_id: uuid.UUID | str) -> RunReport:
     """Execute a trigger sent by the dispatcher; safe to call any number of times for one id."""
     pk = uuid.UUID(str(trigger_id))
-    kind = Trigger.objects.filter(pk=pk).values_list("kind", flat=True).first()
-    if kind is None:
-        logger.info("reactor trigger %s is gone; nothing to run", pk)
-        return RunReport(RunEnd.NOT_CLAIMED)
-    declaration = registry.get(kind)
-    lease = declaration.lease if declaration is not None else timedelta(minutes=5)
+    statement, lease_params = _claim_statement(registry)
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [lease.total_seconds(), pk])
+        cursor.execute(statement, [*lease_params, pk])
         claimed = cursor.fetchone()
     if claimed is None:
-        logger.info("reactor trigger %s (%s) was not enqueued any more; another run has it", pk, kind)
+        logger.info("reactor trigger %s was not enqueued (any more); another run has it, or it is gone", pk)
         return RunReport(RunEnd.NOT_CLAIMED)
-    attempt = int(claimed[0])
+    attempt, kind = int(claimed[0]), str(claimed[1])
+    declaration = registry.get(kind)
     if declaration is None:
         _finish_dead(pk, attempt, f"no app declares trigger kind {kind!r}")
         return RunReport(RunEnd.DEAD, attempt, "undeclared kind")

@@ -16,12 +16,16 @@ permanent error), "again": true (schedule a child an hour later)}.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from datetime import timedelta
 
 import psycopg
+import redis
+from celery import shared_task
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -219,3 +223,36 @@ wakes(
     if probing(event) and "target" in event.payload
     else [],
 )
+
+
+# For bench/reactor.py: a handler that does nothing but note when it started, beside a bare Celery task
+# that does the same, so the two paths are timed alike (wall clock of one machine, one Redis list each).
+
+
+def _note_start(key: str, ident: str) -> None:
+    client = getattr(_local, "redis", None)
+    if client is None:
+        client = _local.redis = redis.Redis.from_url(settings.REDIS_URL)
+    client.rpush(key, json.dumps([ident, time.time()]))
+
+
+@trigger("probe.bench", on(EventKind.TURN_FINISHED, match=lambda event: bool(event.payload.get("bench"))))
+def probe_bench(run: TriggerRun) -> Outcome:
+    """Note when the handler started, under the bench's key (the event's, or the timer's payload)."""
+    event = run.payload.get("event", {})
+    key = str(event.get("bench") or run.payload["bench"])
+    _note_start(key, str(run.id))
+    return Outcome()
+
+
+@trigger("probe.bench_timer")
+def probe_bench_timer(run: TriggerRun) -> Outcome:
+    """A scheduled bench handler: notes its start beside its due time."""
+    _note_start(str(run.payload["bench"]), str(run.id))
+    return Outcome()
+
+
+@shared_task(name="probe.bare", ignore_result=True)
+def bare(key: str, ident: str) -> None:
+    """A bare Celery task doing nothing but note when it started."""
+    _note_start(key, ident)
