@@ -148,10 +148,14 @@ class Trigger(models.Model):
                 condition=Q(status=TriggerStatus.PENDING, expires_at__isnull=False),
                 name="reactor_trigger_expiry",
             ),
-            models.Index(fields=("kind", "status"), name="reactor_trigger_kind_status"),
             models.Index(fields=("status", "-created_at"), name="reactor_trigger_status_created"),
             models.Index(fields=("guild_id", "kind", "finished_at"), name="reactor_trigger_guild_kind"),
-            GinIndex(fields=("wake_keys",), name="reactor_trigger_wake_keys"),
+            # Only rows that wait to be woken: an empty array would still be an entry in a full GIN index.
+            GinIndex(
+                fields=("wake_keys",),
+                condition=Q(status=TriggerStatus.PENDING) & ~Q(wake_keys=[]),
+                name="reactor_trigger_wake_keys",
+            ),
         )
 
     def __str__(self) -> str:

@@ -112,7 +112,10 @@ def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> t
     if delay is None:
         return 0, 0
     row = _row(declaration, event, key=key, due_at=event.created_at + delay)
-    written = rows.upsert(row, on_conflict=rows.RESET if condition.debounce else rows.KEEP)
+    if condition.debounce:
+        written = rows.upsert(row, on_conflict=rows.RESET, extra={"granularity": rows.debounce_granularity(delay)})
+    else:
+        written = rows.upsert(row)
     return int(written.id is not None), 0
 
 

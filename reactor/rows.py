@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -68,11 +68,23 @@ EARLIEST = (
     "status = CASE WHEN t.due_at IS NULL OR EXCLUDED.due_at < t.due_at THEN 'pending' ELSE t.status END, "
     "updated_at = statement_timestamp()"
 )
-# A debounced timer: each event pushes the due time to its own silence window.
+# A debounced timer: each event pushes the due time to its own silence window. A push smaller than the
+# granularity (`debounce_granularity`: a hundredth of the window, at most a second) is skipped, so a
+# busy channel does not rewrite its timer row, and every index on it, for each message; the timer then
+# fires at most that much before the full silence after the last event.
 RESET = (
     "due_at = EXCLUDED.due_at, status = 'pending', lease_until = NULL, "
-    "parent_event_id = EXCLUDED.parent_event_id, updated_at = statement_timestamp()"
+    "parent_event_id = EXCLUDED.parent_event_id, updated_at = statement_timestamp() "
+    "WHERE t.status <> 'pending' OR t.due_at IS NULL "
+    "OR EXCLUDED.due_at - t.due_at >= make_interval(secs => %(granularity)s)"
 )
+
+
+def debounce_granularity(silence: timedelta) -> float:
+    """Seconds by which a debounced timer's push may be skipped: 1% of its silence, at most one second."""
+    return min(1.0, silence.total_seconds() / 100)
+
+
 # A predicate trigger: the first event after a check arms it; later ones before it runs coalesce.
 ARM = "due_at = COALESCE(t.due_at, EXCLUDED.due_at), updated_at = statement_timestamp()"
 
@@ -177,7 +189,8 @@ def wake_by_keys(keys: list[str]) -> int:
     """Make waiting triggers that list any of `keys` due now; returns how many moved."""
     statement = (
         f"UPDATE {TABLE} SET due_at = statement_timestamp(), status = 'pending', updated_at = statement_timestamp() "  # noqa: S608
-        "WHERE wake_keys && %s::varchar[] AND status = 'pending' "
+        # wake_keys <> '{}' lets the planner use the partial GIN index (rows with wake keys only).
+        "WHERE wake_keys && %s::varchar[] AND wake_keys <> '{}' AND status = 'pending' "
         "AND (due_at IS NULL OR due_at > statement_timestamp()) "
         "RETURNING id"
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.test import override_settings
 from django.utils import timezone
 
 from bots.host.models import ChannelMute
@@ -66,9 +68,12 @@ def _parts(trigger: Trigger) -> dict[str, bool]:
     return {check["part"]: check["holds"] for check in trigger.result["checks"]}
 
 
+@override_settings(DIT_SPECULATIVE_QUIET_MINUTES=0.05)
 def test_guild_messages_keep_pushing_the_channels_quiet_timer_and_dms_never_start_one():
     ingest_message(IngestMessageFactory.build(guild_id=GUILD, channel_id=CHANNEL))
     first = waiting(QUIET_TRIGGER).due_at
+    # Further apart than the timer's granularity (1% of its 3 s silence).
+    time.sleep(0.05)
     ingest_message(IngestMessageFactory.build(guild_id=GUILD, channel_id=CHANNEL))
     ingest_message(IngestMessageFactory.build(dm=True))
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
 from django.db import transaction
 
@@ -36,13 +39,25 @@ def test_an_event_the_match_refuses_creates_nothing():
 
 def test_a_debounced_timer_is_one_row_pushed_back_by_every_event():
     first = _emit(EventKind.BOT_SPOKE)
+    # Further apart than the timer's granularity (1% of its 2 s silence).
+    time.sleep(0.05)
     last = _emit(EventKind.BOT_SPOKE)
 
     trigger = Trigger.objects.get(kind="probe.quiet")
     assert trigger.dedupe_key == "probe.quiet:c-1"
-    assert trigger.due_at > first.created_at
+    assert trigger.due_at > first.created_at + timedelta(seconds=2)
     assert trigger.parent_event_id == last.pk
     assert (trigger.due_at - last.created_at).total_seconds() == pytest.approx(2.0)
+
+
+def test_a_push_smaller_than_the_granularity_leaves_the_timer_row_alone():
+    first = _emit(EventKind.BOT_SPOKE)
+    before = Trigger.objects.get(kind="probe.quiet")
+
+    _emit(EventKind.BOT_SPOKE)
+
+    after = Trigger.objects.get(kind="probe.quiet")
+    assert (after.due_at, after.parent_event_id) == (before.due_at, first.pk)
 
 
 def test_channels_get_timers_of_their_own():
