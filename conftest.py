@@ -10,6 +10,7 @@ pytest_plugins = [
     "tests.servers.local_discord",
     "tests.servers.openai_server",
     "bots.host.tests.hostkit",
+    "reactor.tests.stack",
     "tests.leakguard",
 ]
 

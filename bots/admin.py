@@ -161,7 +161,7 @@ class GuildRoleInline(admin.TabularInline[GuildRole, Guild]):
 
 @admin.register(Guild)
 class GuildAdmin(admin.ModelAdmin[Guild]):
-    list_display = ["name", "bot", "platform", "external_id", "channel_count", "role_count", "synced_at"]
+    list_display = ["name", "bot", "platform", "external_id", "time_zone", "channel_count", "role_count", "synced_at"]
     list_select_related = ["bot"]
     list_filter = ["bot", "platform"]
     search_fields = ["name", "external_id"]

@@ -11,6 +11,7 @@ class BotsConfig(AppConfig):
         from bots import (
             checks,  # noqa: F401  (registers the system checks)
             signals,
+            triggers,  # noqa: F401  (registers the reactor triggers)
         )
 
         signals.connect()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from functools import cached_property
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -115,6 +117,11 @@ class Guild(models.Model):
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.DISCORD)
     external_id = models.CharField(max_length=64, help_text="The platform's id for the guild.")
     name = models.CharField(max_length=200)
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The guild's IANA time zone (e.g. Europe/Berlin) for speculative turns; blank: the server's.",
+    )
     synced_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -125,6 +132,24 @@ class Guild(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The time zone must be one the zone database knows."""
+        if self.time_zone:
+            try:
+                ZoneInfo(self.time_zone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValidationError(
+                    {"time_zone": f"Unknown time zone {self.time_zone!r}; use e.g. Europe/Berlin."}
+                ) from None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The guild's time zone (the server's TIME_ZONE when none is set)."""
+        try:
+            return ZoneInfo(self.time_zone or settings.TIME_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(settings.TIME_ZONE)
 
 
 class GuildChannel(models.Model):

@@ -247,7 +247,14 @@ class DispositionDecision(models.Model):
     subagents_fired = models.JSONField(default=list)
     output_shape = models.CharField(max_length=20, choices=OutputShape.choices)
     beat_count = models.PositiveIntegerField(default=0)
-    scheduled_followup_id = models.BigIntegerField(null=True, blank=True)
+    scheduled_followup_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The self-followup this turn scheduled (a reactor SelfFollowupSchedule id)."
+    )
+    trigger_id = models.UUIDField(
+        null=True,
+        blank=True,
+        help_text="The reactor trigger that started this turn (self-followup or speculative); a plain id.",
+    )
     tiebreak_ran = models.BooleanField(default=False)
     tiebreak_options = models.JSONField(default=list, blank=True)
     tiebreak_answer = models.CharField(max_length=100, null=True, blank=True)
@@ -277,6 +284,13 @@ class DispositionDecision(models.Model):
                 fields=["bot_id", "inbound_message_id"],
                 condition=models.Q(trigger_kind=TriggerKind.REACTIVE) & ~models.Q(inbound_message_id=""),
                 name="decision_one_reactive_turn_per_message",
+            ),
+            # At most one turn per reactor trigger: a turn handed to the bot twice is taken once, so what a
+            # trigger posts is sent at most once (beats are keyed by the decision).
+            models.UniqueConstraint(
+                fields=["bot_id", "trigger_id"],
+                condition=models.Q(trigger_id__isnull=False),
+                name="decision_one_turn_per_trigger",
             ),
         ]
 

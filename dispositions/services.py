@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from asgiref.sync import async_to_sync
 
@@ -47,6 +48,7 @@ def decision_fields(
     bot_id: int,
     inbound_message_id: str,
     router_latency_ms: float,
+    trigger_id: UUID | None = None,
 ) -> dict[str, Any]:
     """The columns of a decision row for a routing result and its inputs."""
     if not 0 <= result.seed < 2**_SEED_BITS:
@@ -59,6 +61,7 @@ def decision_fields(
         "channel_id": channel_id,
         "bot_id": bot_id,
         "inbound_message_id": inbound_message_id,
+        "trigger_id": trigger_id,
         "persona_id": inputs.persona.id,
         "trigger_kind": inputs.moment.trigger,
         "candidate_scores": [row.as_dict() for row in result.scores],
@@ -93,8 +96,13 @@ def record_decision(
     bot_id: int,
     inbound_message_id: str = "",
     router_latency_ms: float = 0.0,
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
-    """Write a routing decision with its full inputs, so it can be replayed."""
+    """Write a routing decision with its full inputs, so it can be replayed.
+
+    `trigger_id` is the reactor trigger of a turn it started (self-followup, speculative); the database
+    allows one decision per bot and trigger, so a turn handed over twice is decided once.
+    """
     inputs = RouterInputs(moment=moment, persona=persona, candidates=tuple(candidates), config=config)
     return DispositionDecision.objects.create(
         **decision_fields(
@@ -105,6 +113,7 @@ def record_decision(
             bot_id=bot_id,
             inbound_message_id=inbound_message_id,
             router_latency_ms=router_latency_ms,
+            trigger_id=trigger_id,
         )
     )
 
@@ -120,6 +129,7 @@ def decide_turn(
     channel_id: str,
     bot_id: int,
     inbound_message_id: str = "",
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
     """Load the persona's candidates, route the turn and log the decision (sync callers)."""
     persona, candidates = load_routing_candidates(persona_id)
@@ -141,6 +151,7 @@ def decide_turn(
         bot_id=bot_id,
         inbound_message_id=inbound_message_id,
         router_latency_ms=latency_ms,
+        trigger_id=trigger_id,
     )
 
 
@@ -181,6 +192,7 @@ async def adecide_turn(
     channel_id: str,
     bot_id: int,
     inbound_message_id: str = "",
+    trigger_id: UUID | None = None,
 ) -> DispositionDecision:
     """Async twin of `decide_turn`, using the ORM's async methods, for the host's event loop."""
     persona, candidates = await aload_routing_candidates(persona_id)
@@ -201,6 +213,7 @@ async def adecide_turn(
             bot_id=bot_id,
             inbound_message_id=inbound_message_id,
             router_latency_ms=routed.latency_ms,
+            trigger_id=trigger_id,
         )
     )
 

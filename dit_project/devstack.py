@@ -1,6 +1,6 @@
 """The development stack behind `scripts/dev.py`: embedded services, set-up, and a process supervisor.
 
-    python -m dit_project.devstack run        web on :8000, a Celery worker and the example bot
+    python -m dit_project.devstack run        web on :8000, a Celery worker, the reactor and the example bot
     python -m dit_project.devstack test       ruff, mypy, Django checks and pytest
     python -m dit_project.devstack services start|stop|status
 
@@ -151,17 +151,19 @@ class Supervisor:
         foreground: bool = False,
         log_file: Path | None = None,
         hold_stdin: bool = False,
+        env: dict[str, str] | None = None,
     ) -> Child:
         """Start a process: in the foreground it keeps the terminal; otherwise its output is prefixed and
         printed (or appended to `log_file`). `hold_stdin` gives it a pipe that stays open and silent."""
         if foreground:
             # The foreground process keeps the terminal (stdin) for the local chat adapter.
-            process = subprocess.Popen(argv, cwd=ROOT)  # noqa: S603
+            process = subprocess.Popen(argv, cwd=ROOT, env=env)  # noqa: S603
             child = Child(name, process, None)
         else:
             process = subprocess.Popen(  # noqa: S603
                 argv,
                 cwd=ROOT,
+                env=env,
                 stdin=subprocess.PIPE if hold_stdin else subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -300,13 +302,17 @@ def command_run() -> int:
             "worker",
             [python, "-m", "celery", "-A", "dit_project", "worker", "-l", "info", "-c", "2"],
             log_file=quiet_log("worker"),
+            # Forked worker processes keep a connection each rather than share a pool across the fork.
+            env={**os.environ, "DATABASE_POOL": "0", "DATABASE_CONN_MAX_AGE": "600"},
         )
+        # The reactor's dispatcher: hands due triggers to the worker (see docs/reactor.md).
+        supervisor.spawn("reactor", [python, str(ROOT / "manage.py"), "reactor"], log_file=quiet_log("reactor"))
         say(f"dit: admin at http://{host}:{port}/admin/ (create a login: python manage.py createsuperuser)")
         bot = [python, str(ROOT / "manage.py"), "runbot", EXAMPLE_BOT]
         if discord:
             supervisor.spawn("bot", bot)
         elif interactive:
-            say(f"dit: web and worker log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
+            say(f"dit: web, worker and reactor log to {logs}/; chatting with the bot locally (no DISCORD_TOKEN set)")
             supervisor.spawn("bot", [*bot, "--local"], foreground=True)
         else:
             # No terminal to chat in: the local bot runs with an input that stays open, so it idles.

@@ -191,6 +191,25 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis redelivers a task not acknowledged within this many seconds. The reactor never hands Celery a
+# task with an ETA or countdown, so only tasks actually running this long are delivered again (and
+# their second delivery finds the trigger claimed).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+
+# Reactor (see docs/reactor.md) --------------------------------------------------------------------
+# NOTIFY wakes the dispatcher as soon as a trigger is created or moved earlier; without it the dispatcher
+# still finds every due trigger within DIT_REACTOR_MAX_SLEEP_SECONDS.
+DIT_REACTOR_NOTIFY = env.bool("DIT_REACTOR_NOTIFY", default=True)
+DIT_REACTOR_MAX_SLEEP_SECONDS = env.float("DIT_REACTOR_MAX_SLEEP_SECONDS", default=10.0)
+# How long a trigger sent to Celery may wait for a worker before it is sent again (a lost message).
+DIT_REACTOR_ENQUEUE_LEASE_SECONDS = env.float("DIT_REACTOR_ENQUEUE_LEASE_SECONDS", default=300.0)
+DIT_REACTOR_BATCH_SIZE = env.int("DIT_REACTOR_BATCH_SIZE", default=500)
+DIT_REACTOR_QUEUE = env.str("DIT_REACTOR_QUEUE", default="celery")
+# Transcripts older than this many days are purged, in batches (0 keeps them forever).
+DIT_TRANSCRIPT_RETENTION_DAYS = env.float("DIT_TRANSCRIPT_RETENTION_DAYS", default=0)
+DIT_RETENTION_BATCH_SIZE = env.int("DIT_RETENTION_BATCH_SIZE", default=1000)
+# A channel this quiet (minutes since its last message) is considered for a speculative turn.
+DIT_SPECULATIVE_QUIET_MINUTES = env.float("DIT_SPECULATIVE_QUIET_MINUTES", default=20.0)
 
 # Model gateway (see docs/gateway.md) --------------------------------------------------------------
 # The default provider: any OpenAI-compatible endpoint (OpenAI, OpenRouter, a local Ollama). Setting

@@ -20,6 +20,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("bots.api.urls")),
     path("", include("dispositions.api.urls")),
     path("", include("gateway.api.urls")),
+    path("", include("reactor.api.urls")),
 ]
 
 urlpatterns = [

@@ -18,7 +18,7 @@ from gateway.models import (
     Provider,
     UsageEvent,
 )
-from gateway.services import token_issue
+from gateway.services import budget_refresh_arm, token_issue
 
 
 class ProviderForm(forms.ModelForm[Provider]):
@@ -161,6 +161,11 @@ class BudgetEnvelopeAdmin(admin.ModelAdmin[BudgetEnvelope]):
     @admin.display(description="Remaining")
     def remaining(self, obj: BudgetEnvelope) -> str:
         return f"{obj.remaining_fraction:.0%}"
+
+    def save_model(self, request: HttpRequest, obj: BudgetEnvelope, form: Any, change: bool) -> None:
+        """Save, then time the guild's next refresh from its latest period."""
+        super().save_model(request, obj, form, change)
+        budget_refresh_arm(guild_id=obj.guild_id)
 
 
 @admin.register(UsageEvent)

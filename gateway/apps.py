@@ -8,6 +8,6 @@ class GatewayConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from gateway import signals
+        from gateway import signals, triggers  # noqa: F401  (triggers declares the budget refresh)
 
         signals.connect()

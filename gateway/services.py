@@ -1,4 +1,7 @@
-"""Writes of the gateway: tenant tokens, budget envelopes (reserve, settle, refresh), usage."""
+"""Writes of the gateway: tenant tokens, budget envelopes (reserve, settle, refresh), usage.
+
+The gateway imports no other app but the reactor, the infrastructure that times its budget refreshes.
+"""
 
 from __future__ import annotations
 
@@ -18,12 +21,16 @@ from django.utils import timezone
 
 from gateway.errors import BadRequest, BudgetExhausted
 from gateway.models import BudgetEnvelope, GatewayToken, UsageEvent
+from reactor.choices import EventKind
+from reactor.services import REPLACE, emit_event, schedule
 
 logger = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "dit_"  # noqa: S105 - a marker that starts every token, not a secret
 # A token is marked used at most this often, so authenticating a request rarely writes.
 TOKEN_TOUCH_INTERVAL = timedelta(minutes=1)
+# The reactor trigger that opens each guild's next budget period at its boundary (gateway/triggers.py).
+REFRESH_TRIGGER = "gateway.budget_refresh"
 
 
 # Tenant tokens ------------------------------------------------------------------------------------
@@ -90,6 +97,7 @@ def budget_envelope_create(
     )
     envelope.full_clean()
     envelope.save()
+    budget_refresh_arm(guild_id=guild_id)
     return envelope
 
 
@@ -116,7 +124,24 @@ def budget_envelope_update(
         return envelope
     envelope.full_clean()
     envelope.save(update_fields=[*fields, "updated_at"])
+    if period_end is not None:
+        budget_refresh_arm(guild_id=envelope.guild_id)
     return envelope
+
+
+def budget_refresh_arm(*, guild_id: str) -> None:
+    """(Re)schedule the reactor's refresh of a guild's budget at its latest envelope's period end."""
+    latest = BudgetEnvelope.objects.filter(guild_id=guild_id).order_by("-period_start").first()
+    if latest is None:
+        return
+    schedule(
+        REFRESH_TRIGGER,
+        due_at=latest.refresh_at,
+        payload={"guild_id": guild_id},
+        dedupe_key=f"{REFRESH_TRIGGER}:{guild_id}",
+        on_conflict=REPLACE,
+        guild_id=guild_id,
+    )
 
 
 def budget_refresh(*, envelope: BudgetEnvelope, now: datetime) -> BudgetEnvelope:
@@ -130,7 +155,7 @@ def budget_refresh(*, envelope: BudgetEnvelope, now: datetime) -> BudgetEnvelope
     start = envelope.period_end + skipped * length
     try:
         with transaction.atomic():
-            fresh, _ = BudgetEnvelope.objects.get_or_create(
+            fresh, created = BudgetEnvelope.objects.get_or_create(
                 guild_id=envelope.guild_id,
                 period_start=start,
                 defaults={
@@ -139,6 +164,16 @@ def budget_refresh(*, envelope: BudgetEnvelope, now: datetime) -> BudgetEnvelope
                     "allocated_usd": envelope.allocated_usd,
                 },
             )
+            if created:
+                # In the same transaction: the next boundary's timer and the event exist iff the period does.
+                budget_refresh_arm(guild_id=fresh.guild_id)
+                emit_event(
+                    EventKind.BUDGET_PERIOD_OPENED,
+                    {"envelope_id": fresh.pk, "period_start": fresh.period_start, "period_end": fresh.period_end},
+                    guild_id=fresh.guild_id,
+                    channel_id="",
+                    idempotency_key=f"{EventKind.BUDGET_PERIOD_OPENED}:{fresh.pk}",
+                )
     except IntegrityError:
         fresh = BudgetEnvelope.objects.get(guild_id=envelope.guild_id, period_start=start)
     logger.info("gateway: budget of guild %s refreshed for %s to %s", fresh.guild_id, start, start + length)
@@ -146,10 +181,10 @@ def budget_refresh(*, envelope: BudgetEnvelope, now: datetime) -> BudgetEnvelope
 
 
 def budget_refresh_due(*, now: datetime | None = None) -> list[BudgetEnvelope]:
-    """Refresh every guild whose latest envelope has reached its refresh time; for the reactor's timer.
+    """Refresh every guild whose latest envelope has reached its refresh time (all guilds at once).
 
-    Calls refresh on first use after the boundary anyway; this opens the new periods ahead of use so the
-    router sees full budgets.
+    The reactor refreshes each guild at its own boundary (`gateway.triggers`); this is the same for an
+    operator catching up every guild by hand.
     """
     moment = now or timezone.now()
     latest = BudgetEnvelope.objects.order_by("guild_id", "-period_start").distinct("guild_id")

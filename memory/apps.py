@@ -6,3 +6,6 @@ class MemoryConfig(AppConfig):
 
     name = "memory"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from memory import triggers  # noqa: F401  (declares transcript retention)

@@ -184,6 +184,7 @@ def _ingested_payload(transcript: Transcript) -> dict[str, Any]:
         "role": transcript.role,
         "is_dm": transcript.is_dm,
         "reply_to_author_id": transcript.reply_to_author_id,
+        "reply_to_message_id": transcript.reply_to_message_id,
         "mentions": transcript.mentions,
         "created_at": transcript.created_at,
     }

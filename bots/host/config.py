@@ -11,7 +11,7 @@ naming its key wherever it was set.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -158,6 +158,14 @@ def _router_config(*, temperature: Any, tiebreak: Any, off_axis_rate: Any) -> Ro
     except ValueError as exc:
         key = "ROUTER_OFF_AXIS_RATE" if "off_axis_rate" in str(exc) else "ROUTER_TEMPERATURE"
         raise HostConfigurationError(f"router settings are invalid: {exc}", key=key) from None
+
+
+def read_declared(
+    settings: BotSettings, environ: Mapping[str, str] | None, keys: Iterable[str]
+) -> dict[str, SettingValue | None]:
+    """Values of keys declared in the host's settings groups, read like `HostConfig.from_settings` reads its own."""
+    read = _Reader(settings, os.environ if environ is None else environ)
+    return {key: read.value(key) for key in keys}
 
 
 class _Reader:

@@ -44,10 +44,21 @@ def test_the_example_bot_declares_the_group_chat_settings():
     assert (manifest.slug, manifest.name) == ("example", "Dit")
     assert fields["DISCORD_TOKEN"].is_secret
     assert fields["DISCORD_TOKEN"].is_credential
-    assert [g.id for g in manifest.groups] == ["addressing", "fragments", "other_bots", "quiet", "channels", "runtime"]
+    assert [g.id for g in manifest.groups] == [
+        "addressing",
+        "fragments",
+        "other_bots",
+        "quiet",
+        "channels",
+        "runtime",
+        "followups",
+        "speculative",
+    ]
     assert fields["ADDRESS_ON_EVERYONE"].default is False
     assert (fields["FRAGMENT_WINDOW_SECONDS"].default, fields["FRAGMENT_WINDOW_SECONDS"].max) == (3, 30)
     assert fields["MUTE_PHRASES"].default == "stop,shut up,be quiet,stfu,hush"
     assert fields["MOD_CHANNEL"].type == FieldType.DISCORD_CHANNEL
     assert not [key for key in fields if key.startswith("OPENAI_MODEL")]
     assert manifest.features == ()
+    assert fields["SPECULATIVE_HOURS"].default == "9-23"
+    assert fields["FOLLOWUP_ENABLED"].default is True

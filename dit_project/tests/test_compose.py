@@ -18,7 +18,7 @@ def compose() -> PyCompose:
 
 
 def test_compose_file_validates_against_the_compose_specification(compose):
-    assert set(compose.service_names()) == {"postgres", "redis", "migrate", "web", "worker", "bot"}
+    assert set(compose.service_names()) == {"postgres", "redis", "migrate", "web", "worker", "reactor", "bot"}
 
 
 def test_compose_spec_validation_rejects_a_misspelt_service_key():
@@ -35,13 +35,14 @@ def test_compose_runs_postgres_with_pgvector_18_and_redis_7(compose):
     assert services["redis"]["image"] == "redis:7"
 
 
-def test_compose_runs_web_on_asgi_a_celery_worker_and_a_bot(compose):
+def test_compose_runs_web_on_asgi_a_celery_worker_the_reactor_and_a_bot(compose):
     services = compose.to_dict()["services"]
 
     assert services["web"]["command"][:2] == ["uvicorn", "dit_project.asgi:application"]
     assert services["worker"]["command"][:3] == ["celery", "-A", "dit_project"]
+    assert services["reactor"]["command"] == ["python", "manage.py", "reactor"]
     assert services["bot"]["command"][:3] == ["python", "manage.py", "runbot"]
-    for name in ("web", "worker", "bot"):
+    for name in ("web", "worker", "reactor", "bot"):
         assert services[name]["environment"]["DATABASE_URL"].startswith("postgres://")
         assert services[name]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
 
@@ -49,7 +50,16 @@ def test_compose_runs_web_on_asgi_a_celery_worker_and_a_bot(compose):
 def test_every_app_service_of_compose_requires_the_env_file(compose):
     services = compose.to_dict()["services"]
 
-    for name in ("migrate", "web", "worker", "bot"):
+    for name in ("migrate", "web", "worker", "reactor", "bot"):
         env_files = services[name]["env_file"]
         # `required` defaults to true in the Compose specification; it must not be switched off.
         assert [(entry["path"], entry.get("required", True)) for entry in env_files] == [(".env", True)], name
+
+
+def test_the_reactor_starts_after_migrations_and_workers_keep_their_connections(compose):
+    services = compose.to_dict()["services"]
+
+    assert services["reactor"]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert services["worker"]["environment"]["DATABASE_CONN_MAX_AGE"] == "600"
+    assert services["worker"]["environment"]["DATABASE_POOL"] == "0"
+    assert "DATABASE_CONN_MAX_AGE" not in services["web"]["environment"]

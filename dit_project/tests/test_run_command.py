@@ -1,5 +1,5 @@
-"""The README's run command brings up web (admin on a port), the Celery worker and the bot, and Ctrl-C
-stops every process it started."""
+"""The README's run command brings up web (admin on a port), the Celery worker, the reactor's dispatcher
+and the bot, and Ctrl-C stops every process it started."""
 
 import os
 import signal
@@ -59,7 +59,7 @@ def _admin_login_status(port: int) -> int | None:
         pytest.param("run-command-secret-token-value", "runbot example", id="discord-with-a-token"),
     ],
 )
-def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ctrl_c(
+def test_run_command_serves_admin_runs_worker_reactor_and_bot_and_stops_everything_on_ctrl_c(
     throwaway_database, tmp_path, discord_token, bot_argv
 ):
     port = embedded._free_port()
@@ -85,10 +85,12 @@ def test_run_command_serves_admin_runs_worker_and_bot_and_stops_everything_on_ct
         try:
             _wait_for(lambda: _admin_login_status(port) == 200, 180, "admin login page")
             _wait_for(lambda: "ready." in log_path.read_text(errors="replace"), 120, "celery worker ready")
+            _wait_for(lambda: "dispatcher started" in log_path.read_text(errors="replace"), 60, "reactor dispatcher")
             descendants = psutil.Process(process.pid).children(recursive=True)
             names = [" ".join(p.cmdline()) for p in descendants]
             assert any("uvicorn dit_project.asgi:application" in name for name in names)
             assert any("celery -A dit_project worker" in name for name in names)
+            assert any(name.endswith("manage.py reactor") for name in names), names
             assert any(name.endswith(bot_argv) for name in names), names
         finally:
             process.send_signal(signal.SIGINT)

@@ -101,13 +101,13 @@ def postgres_down(django_db_blocker):
         saved = dict(connection.settings_dict)
         connection.close()
         # Pooled connections would keep answering: the pool goes too, and comes back with the restored settings.
-        connection.close_pool()
+        connection.close_pool()  # type: ignore[attr-defined]  # the PostgreSQL backend has it
         connection.settings_dict.update({"HOST": "127.0.0.1", "PORT": str(dead_port())})
         try:
             yield
         finally:
             connection.close()
-            connection.close_pool()
+            connection.close_pool()  # type: ignore[attr-defined]  # type: ignore[attr-defined]  # the PostgreSQL backend has it
             connection.settings_dict.clear()
             connection.settings_dict.update(saved)
 

@@ -81,10 +81,10 @@ def test_a_purge_is_announced_so_other_apps_purge_what_they_keep_about_those_mes
     from reactor.models import ReactorEvent
 
     now = timezone.now()
-    TranscriptFactory.create(created_at=now - timedelta(days=40))
+    TranscriptFactory.create(guild_id="g-1", created_at=now - timedelta(days=40))
 
     purge_transcripts(before=now - timedelta(days=30), guild_id="g-1")
 
     event = ReactorEvent.objects.get(kind="transcripts.purged")
     assert event.guild_id == "g-1"
-    assert event.payload["purged"] == 0
+    assert event.payload["purged"] == 1

@@ -1,0 +1,226 @@
+"""Raw SQL for trigger rows: the one INSERT ... ON CONFLICT every way of making a trigger goes through.
+
+Raw because the ORM has no upsert against a partial unique index (a dedupe key is unique only among
+waiting rows) and no RETURNING of the row as it was before the update, which says whether the due time
+moved earlier. A NOTIFY rides in the same statement when it did: Postgres delivers it on commit and
+drops it on rollback, so the dispatcher never wakes for a trigger that does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+
+from reactor.choices import WAITING_STATUSES, Combine, TriggerMode, TriggerStatus
+from reactor.models import Trigger
+
+WAKE_CHANNEL = "reactor_wake"
+
+TABLE = Trigger._meta.db_table
+_WAITING_SQL = ", ".join(f"'{status.value}'" for status in WAITING_STATUSES)
+# Index inference for the partial unique index `reactor_trigger_one_waiting_per_key`.
+CONFLICT_TARGET = f"(dedupe_key) WHERE status IN ({_WAITING_SQL}) AND dedupe_key IS NOT NULL"
+
+_COLUMNS = (
+    "id",
+    "kind",
+    "mode",
+    "predicate",
+    "payload",
+    "guild_id",
+    "channel_id",
+    "status",
+    "due_at",
+    "expires_at",
+    "attempts",
+    "max_attempts",
+    "sent_count",
+    "last_error",
+    "dedupe_key",
+    "wake_keys",
+    "combine",
+    "parts_all",
+    "parts_met",
+    "timer_at",
+    "result",
+    "parent_event_id",
+    "parent_trigger_id",
+)
+_CASTS = {"predicate": "::jsonb", "payload": "::jsonb", "result": "::jsonb", "wake_keys": "::varchar[]"}
+_VALUES = ", ".join(f"%({name})s{_CASTS.get(name, '')}" for name in _COLUMNS)
+
+# On conflict, what an update of a waiting row means; `t` is the row there, EXCLUDED the one offered.
+KEEP = None
+REPLACE = (
+    "due_at = EXCLUDED.due_at, payload = EXCLUDED.payload, expires_at = EXCLUDED.expires_at, "
+    "status = 'pending', lease_until = NULL, parent_event_id = COALESCE(EXCLUDED.parent_event_id, t.parent_event_id), "
+    "updated_at = statement_timestamp()"
+)
+EARLIEST = (
+    "due_at = CASE WHEN t.due_at IS NULL OR EXCLUDED.due_at < t.due_at THEN EXCLUDED.due_at ELSE t.due_at END, "
+    "status = CASE WHEN t.due_at IS NULL OR EXCLUDED.due_at < t.due_at THEN 'pending' ELSE t.status END, "
+    "updated_at = statement_timestamp()"
+)
+# A debounced timer: each event pushes the due time to its own silence window. A push smaller than the
+# granularity (`debounce_granularity`: a hundredth of the window, at most a second) is skipped, so a
+# busy channel does not rewrite its timer row, and every index on it, for each message; the timer then
+# fires at most that much before the full silence after the last event.
+RESET = (
+    "due_at = EXCLUDED.due_at, status = 'pending', lease_until = NULL, "
+    "parent_event_id = EXCLUDED.parent_event_id, updated_at = statement_timestamp() "
+    "WHERE t.status <> 'pending' OR t.due_at IS NULL "
+    "OR EXCLUDED.due_at - t.due_at >= make_interval(secs => %(granularity)s)"
+)
+
+
+def debounce_granularity(silence: timedelta) -> float:
+    """Seconds by which a debounced timer's push may be skipped: 1% of its silence, at most one second."""
+    return min(1.0, silence.total_seconds() / 100)
+
+
+# A predicate trigger: the first event after a check arms it; later ones before it runs coalesce.
+ARM = "due_at = COALESCE(t.due_at, EXCLUDED.due_at), updated_at = statement_timestamp()"
+
+
+@dataclass
+class TriggerRow:
+    """The values of one trigger row to insert (or to merge into the waiting row with its dedupe key)."""
+
+    kind: str
+    due_at: datetime | None
+    mode: TriggerMode = TriggerMode.TIMER
+    predicate: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] = field(default_factory=dict)
+    guild_id: str = ""
+    channel_id: str = ""
+    expires_at: datetime | None = None
+    max_attempts: int = 5
+    dedupe_key: str | None = None
+    wake_keys: list[str] = field(default_factory=list)
+    combine: Combine = Combine.NONE
+    parts_all: int = 0
+    parts_met: int = 0
+    timer_at: datetime | None = None
+    parent_event_id: int | None = None
+    parent_trigger_id: uuid.UUID | None = None
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+
+    def params(self) -> dict[str, Any]:
+        """Parameters for the INSERT, JSON columns encoded."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "mode": str(self.mode),
+            "predicate": json.dumps(self.predicate, cls=DjangoJSONEncoder),
+            "payload": json.dumps(self.payload, cls=DjangoJSONEncoder),
+            "guild_id": self.guild_id,
+            "channel_id": self.channel_id,
+            "status": TriggerStatus.PENDING.value,
+            "due_at": self.due_at,
+            "expires_at": self.expires_at,
+            "attempts": 0,
+            "max_attempts": self.max_attempts,
+            "sent_count": 0,
+            "last_error": "",
+            "dedupe_key": self.dedupe_key,
+            "wake_keys": list(self.wake_keys),
+            "combine": str(self.combine),
+            "parts_all": self.parts_all,
+            "parts_met": self.parts_met,
+            "timer_at": self.timer_at,
+            "result": "{}",
+            "parent_event_id": self.parent_event_id,
+            "parent_trigger_id": self.parent_trigger_id,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What an upsert did: the row's id (None when a waiting row kept its place) and whether it got due sooner."""
+
+    id: uuid.UUID | None
+    inserted: bool
+    sooner: bool
+
+
+def notify_enabled() -> bool:
+    """Whether writes send the dispatcher a NOTIFY (off only to show the dispatcher does not need it)."""
+    return bool(getattr(settings, "DIT_REACTOR_NOTIFY", True))
+
+
+def upsert(row: TriggerRow, *, on_conflict: str | None = KEEP, extra: dict[str, Any] | None = None) -> Written:
+    """Insert a trigger, or merge it into the waiting row with its dedupe key as `on_conflict` says.
+
+    `extra` holds parameters the `on_conflict` fragment refers to beyond the row's own columns.
+    """
+    if row.dedupe_key is None:
+        conflict = ""
+    elif on_conflict is None:
+        conflict = f" ON CONFLICT {CONFLICT_TARGET} DO NOTHING"
+    else:
+        conflict = f" ON CONFLICT {CONFLICT_TARGET} DO UPDATE SET {on_conflict}"
+    # old.* is NULL for a fresh insert (PostgreSQL 18 RETURNING OLD/NEW).
+    statement = (
+        f"INSERT INTO {TABLE} AS t ({', '.join(_COLUMNS)}) VALUES ({_VALUES}){conflict} "  # noqa: S608
+        "RETURNING new.id AS id, old.id IS NULL AS inserted, "
+        "(new.due_at IS NOT NULL AND (old.due_at IS NULL OR new.due_at < old.due_at)) AS sooner"
+    )
+    if notify_enabled():
+        statement = (
+            f"WITH up AS ({statement}) SELECT id, inserted, sooner, "  # noqa: S608
+            f"CASE WHEN sooner THEN pg_notify('{WAKE_CHANNEL}', '')::text END FROM up"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, {**row.params(), **(extra or {})})
+        found = cursor.fetchone()
+    if found is None:
+        return Written(id=None, inserted=False, sooner=False)
+    return Written(id=found[0], inserted=bool(found[1]), sooner=bool(found[2]))
+
+
+def wake_by_keys(keys: list[str]) -> int:
+    """Make waiting triggers that list any of `keys` due now; returns how many moved."""
+    statement = (
+        f"UPDATE {TABLE} SET due_at = statement_timestamp(), status = 'pending', updated_at = statement_timestamp() "  # noqa: S608
+        # wake_keys <> '{}' lets the planner use the partial GIN index (rows with wake keys only).
+        "WHERE wake_keys && %s::varchar[] AND wake_keys <> '{}' AND status = 'pending' "
+        "AND (due_at IS NULL OR due_at > statement_timestamp()) "
+        "RETURNING id"
+    )
+    if notify_enabled():
+        statement = (
+            f"WITH up AS ({statement}) SELECT count(*), pg_notify('{WAKE_CHANNEL}', '')::text "  # noqa: S608
+            "FROM up HAVING count(*) > 0"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [keys])
+        rows = cursor.fetchall()
+    if notify_enabled():
+        return int(rows[0][0]) if rows else 0
+    return len(rows)
+
+
+def cancel_by_key(*, kind: str, dedupe_key: str, reason: str) -> int:
+    """Cancel the waiting trigger of `kind` with `dedupe_key`; returns how many were cancelled (0 or 1)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {TABLE} SET status = 'cancelled', last_error = %s, finished_at = statement_timestamp(), "  # noqa: S608
+            "lease_until = NULL, updated_at = statement_timestamp() "
+            f"WHERE kind = %s AND dedupe_key = %s AND status IN ({_WAITING_SQL})",
+            [reason, kind, dedupe_key],
+        )
+        return int(cursor.rowcount)
+
+
+def notify_now() -> None:
+    """Wake the dispatcher on commit (a requeue, a due time moved by hand)."""
+    if notify_enabled():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_notify(%s, '')", [WAKE_CHANNEL])
