@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
@@ -13,6 +16,13 @@ pytest_plugins = [
     "reactor.tests.stack",
     "tests.leakguard",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep this session's change stamps apart from another session's sharing the same Redis."""
+    prefix = f"{settings.DATABASES['default']['TEST']['NAME']}:stamp"
+    settings.DIT_STAMP_PREFIX = prefix
+    os.environ["DIT_STAMP_PREFIX"] = prefix  # for the processes a test starts
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from reactor import rows
 from reactor.choices import Combine
@@ -34,26 +35,81 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """How many rows an event created, moved, cancelled and woke."""
+    """How many rows an event created or moved, cancelled and woke."""
 
     written: int = 0
     cancelled: int = 0
     woken: int = 0
 
 
-def apply_event(event: ReactorEvent, *, declarations: Registry = registry) -> Applied:
-    """Apply every declaration listening to `event` and every wake key it carries; call inside its transaction."""
-    written = cancelled = 0
-    for declaration in declarations.for_event(event.kind):
-        changed, stopped = _apply(declaration, event)
-        written += changed
-        cancelled += stopped
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    """The event row to append: its columns, JSON encoded."""
+
+    kind: str
+    payload_json: str
+    guild_id: str
+    channel_id: str
+    idempotency_key: str | None
+
+
+_EVENT_COLUMNS = "kind, payload, guild_id, channel_id, idempotency_key"
+_EVENT_VALUES = "%(ev_kind)s, %(ev_payload)s::jsonb, %(ev_guild_id)s, %(ev_channel_id)s, %(ev_key)s"
+
+
+def writes_for(event: ReactorEvent, *, declarations: Registry = registry) -> list[rows.Write]:
+    """What every declaration listening to `event`, and every wake key it carries, writes to triggers.
+
+    `event` is not stored yet: its `created_at` is the time the writes are computed against, and they
+    take their parent and times from the stored row inside the event's statement.
+    """
+    writes = [write for declaration in declarations.for_event(event.kind) for write in _apply(declaration, event)]
     keys = declarations.wake_keys_for(event)
-    woken = rows.wake_by_keys(keys) if keys else 0
-    return Applied(written=written, cancelled=cancelled, woken=woken)
+    if keys:
+        writes.append(rows.wake_write(keys, after_event=True))
+    return writes
 
 
-def _apply(declaration: Declaration, event: ReactorEvent) -> tuple[int, int]:
+def emit_statement(row: EventRow, writes: list[rows.Write]) -> tuple[str, dict[str, Any]]:
+    """One statement appending the event and making every write it causes; nothing but the event row's
+    absence (a used idempotency key) stops them.
+
+    It returns the event's id and time, how many rows each effect touched, and sends the dispatcher a
+    NOTIFY when a trigger became due sooner. Each write touches rows no other write of the same event does
+    (a declaration's dedupe keys carry its kind), as one statement's parts must.
+    """
+    params: dict[str, Any] = {
+        "ev_kind": row.kind,
+        "ev_payload": row.payload_json,
+        "ev_guild_id": row.guild_id,
+        "ev_channel_id": row.channel_id,
+        "ev_key": row.idempotency_key,
+    }
+    parts = [
+        f"{rows.EVENT} AS (INSERT INTO {ReactorEvent._meta.db_table} ({_EVENT_COLUMNS}) "  # noqa: S608
+        f"VALUES ({_EVENT_VALUES}) ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at)"
+    ]
+    counts: dict[str, list[str]] = {"written": [], "cancelled": [], "woken": []}
+    sooner: list[str] = []
+    for index, write in enumerate(writes):
+        name = f"w{index}"
+        named = write.named(f"{name}_")
+        parts.append(f"{name} AS ({named.sql})")
+        params.update(named.params)
+        counts[write.effect].append(f"(SELECT count(*) FROM {name})")  # noqa: S608 - generated names
+        if write.effect == "written":
+            sooner.append(f"EXISTS (SELECT 1 FROM {name} WHERE sooner)")  # noqa: S608 - generated names
+        elif write.effect == "woken":
+            sooner.append(f"EXISTS (SELECT 1 FROM {name})")  # noqa: S608 - generated names
+    totals = [" + ".join(counts[effect]) or "0" for effect in ("written", "cancelled", "woken")]
+    notify = "NULL"
+    if sooner and rows.notify_enabled():
+        notify = f"CASE WHEN {' OR '.join(sooner)} THEN pg_notify('{rows.WAKE_CHANNEL}', '')::text END"
+    statement = f"WITH {', '.join(parts)} SELECT {rows.EVENT}.id, {rows.EVENT}.created_at, {', '.join(totals)}, {notify} FROM {rows.EVENT}"  # noqa: S608, E501
+    return statement, params
+
+
+def _apply(declaration: Declaration, event: ReactorEvent) -> list[rows.Write]:
     condition = declaration.condition
     if isinstance(condition, Composite):
         return _composite(declaration, condition, event)
@@ -63,7 +119,7 @@ def _apply(declaration: Declaration, event: ReactorEvent) -> tuple[int, int]:
         return _when(declaration, condition, event)
     if isinstance(condition, On):
         return _on(declaration, condition, event)
-    return 0, 0
+    return []
 
 
 def _matches(part: On | After | When, event: ReactorEvent) -> bool:
@@ -86,56 +142,60 @@ def _row(declaration: Declaration, event: ReactorEvent, *, key: str | None, due_
         channel_id=event.channel_id,
         max_attempts=declaration.max_attempts,
         dedupe_key=f"{declaration.kind}:{key}" if key is not None else None,
-        parent_event_id=event.pk,
-        payload={"event": {"id": event.pk, "kind": event.kind, **dict(event.payload)}},
+        # The event's id is set from the stored row (`rows.upsert_write`).
+        payload={"event": {"id": None, "kind": event.kind, **dict(event.payload)}},
     )
 
 
-def _on(declaration: Declaration, condition: On, event: ReactorEvent) -> tuple[int, int]:
+def _upsert(row: rows.TriggerRow, event: ReactorEvent, **options: Any) -> list[rows.Write]:
+    return [rows.upsert_write(row, event_at=event.created_at, **options)]
+
+
+def _cancel(declaration: Declaration, event: ReactorEvent, dedupe_key: str) -> list[rows.Write]:
+    reason = f"cancelled by {event.kind}"
+    return [rows.cancel_write(kind=declaration.kind, dedupe_key=dedupe_key, reason=reason, after_event=True)]
+
+
+def _on(declaration: Declaration, condition: On, event: ReactorEvent) -> list[rows.Write]:
     if not _matches(condition, event):
-        return 0, 0
+        return []
     key = condition.key(event) if condition.key is not None else None
     delay = _delay(condition.delay, event) or timedelta(0)
-    written = rows.upsert(_row(declaration, event, key=key, due_at=event.created_at + delay))
-    return int(written.id is not None), 0
+    return _upsert(_row(declaration, event, key=key, due_at=event.created_at + delay), event)
 
 
-def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> tuple[int, int]:
+def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> list[rows.Write]:
     key = condition.key(event) if condition.key is not None else None
     if event.kind in condition.cancel_on and key is not None:
-        return 0, rows.cancel_by_key(
-            kind=declaration.kind, dedupe_key=f"{declaration.kind}:{key}", reason=f"cancelled by {event.kind}"
-        )
+        return _cancel(declaration, event, f"{declaration.kind}:{key}")
     if not _matches(condition, event):
-        return 0, 0
+        return []
     delay = _delay(condition.delay, event)
     if delay is None:
-        return 0, 0
+        return []
     row = _row(declaration, event, key=key, due_at=event.created_at + delay)
     if condition.debounce:
-        written = rows.upsert(row, on_conflict=rows.RESET, extra={"granularity": rows.debounce_granularity(delay)})
-    else:
-        written = rows.upsert(row)
-    return int(written.id is not None), 0
+        extra = {"granularity": rows.debounce_granularity(delay)}
+        return _upsert(row, event, on_conflict=rows.RESET, extra=extra)
+    return _upsert(row, event)
 
 
-def _when(declaration: Declaration, condition: When, event: ReactorEvent) -> tuple[int, int]:
+def _when(declaration: Declaration, condition: When, event: ReactorEvent) -> list[rows.Write]:
     if not _matches(condition, event):
-        return 0, 0
+        return []
     key = (condition.key or everywhere)(event)
     due_at = event.created_at + (condition.debounce or timedelta(0))
-    written = rows.upsert(_row(declaration, event, key=key, due_at=due_at), on_conflict=rows.ARM)
-    return int(written.id is not None), 0
+    return _upsert(_row(declaration, event, key=key, due_at=due_at), event, on_conflict=rows.ARM)
 
 
-def _composite(declaration: Declaration, condition: Composite, event: ReactorEvent) -> tuple[int, int]:
+def _composite(declaration: Declaration, condition: Composite, event: ReactorEvent) -> list[rows.Write]:
     key = (condition.key or everywhere)(event)
     if key is None:
-        return 0, 0
+        return []
     dedupe_key = f"{declaration.kind}:{key}"
     timer = condition.timer
     if timer is not None and event.kind in timer.cancel_on:
-        return 0, rows.cancel_by_key(kind=declaration.kind, dedupe_key=dedupe_key, reason=f"cancelled by {event.kind}")
+        return _cancel(declaration, event, dedupe_key)
     bits = 0
     for index, part in enumerate(condition.event_parts):
         if _matches(part, event):
@@ -147,19 +207,19 @@ def _composite(declaration: Declaration, condition: Composite, event: ReactorEve
             timer_at = event.created_at + delay
     touched = any(_matches(check, event) for check in condition.checks)
     if not bits and timer_at is None and not touched:
-        return 0, 0
+        return []
     row = _row(declaration, event, key=key, due_at=_fresh_due(condition, bits, timer_at, event.created_at, touched))
     row.combine = condition.combine
     row.parts_all = condition.all_bits
     row.parts_met = bits
     row.timer_at = timer_at
     row.expires_at = event.created_at + condition.within if condition.within else None
-    written = rows.upsert(
+    return _upsert(
         row,
+        event,
         on_conflict=_composite_update(condition, timer_matched=timer_at is not None),
         extra={"touched": touched},
     )
-    return int(written.id is not None), 0
 
 
 def _fresh_due(

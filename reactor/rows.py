@@ -9,6 +9,7 @@ drops it on rollback, so the dispatcher never wakes for a trigger that does not 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -155,10 +156,39 @@ def notify_enabled() -> bool:
     return bool(getattr(settings, "DIT_REACTOR_NOTIFY", True))
 
 
-def upsert(row: TriggerRow, *, on_conflict: str | None = KEEP, extra: dict[str, Any] | None = None) -> Written:
-    """Insert a trigger, or merge it into the waiting row with its dedupe key as `on_conflict` says.
+# Where a write sits inside the statement of the event that causes it (`reactor.outbox.emit_statement`):
+# the event row is the CTE named here, and a write with no event row (its idempotency key was used) does nothing.
+EVENT = "e"
+_TIMES = frozenset({"due_at", "expires_at", "timer_at"})
+_PARAM = re.compile(r"%\((\w+)\)s")
 
-    `extra` holds parameters the `on_conflict` fragment refers to beyond the row's own columns.
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One trigger write as SQL with named parameters: run on its own, or as a CTE of an event's statement."""
+
+    effect: str  # "written", "cancelled" or "woken": what each row it returns counts as
+    sql: str
+    params: dict[str, Any]
+
+    def named(self, prefix: str) -> Write:
+        """The same write with every parameter renamed `prefix` + name, to sit beside others in one statement."""
+        sql = _PARAM.sub(lambda match: f"%({prefix}{match.group(1)})s", self.sql)
+        return Write(self.effect, sql, {f"{prefix}{name}": value for name, value in self.params.items()})
+
+
+def upsert_write(
+    row: TriggerRow,
+    *,
+    on_conflict: str | None = KEEP,
+    extra: dict[str, Any] | None = None,
+    event_at: datetime | None = None,
+) -> Write:
+    """The INSERT ... ON CONFLICT of `row`, returning (id, inserted, sooner).
+
+    `extra` holds parameters the `on_conflict` fragment refers to beyond the row's own columns. With
+    `event_at` (the event's time as its declarations computed with) the row is written inside the event's
+    statement: its parent is the event row, its times keep their distance from the event's stored time.
     """
     if row.dedupe_key is None:
         conflict = ""
@@ -166,56 +196,95 @@ def upsert(row: TriggerRow, *, on_conflict: str | None = KEEP, extra: dict[str, 
         conflict = f" ON CONFLICT {CONFLICT_TARGET} DO NOTHING"
     else:
         conflict = f" ON CONFLICT {CONFLICT_TARGET} DO UPDATE SET {on_conflict}"
+    params = {**row.params(), **(extra or {})}
+    values = {name: f"%({name})s{_CASTS.get(name, '')}" for name in _COLUMNS}
+    if event_at is None:
+        source = f"VALUES ({', '.join(values.values())})"
+    else:
+        values["parent_event_id"] = f"{EVENT}.id"
+        del params["parent_event_id"]
+        for name in _TIMES:
+            if params[name] is not None:
+                params[name] = params[name] - event_at
+                values[name] = f"({EVENT}.created_at + %({name})s::interval)"
+        if isinstance(row.payload.get("event"), dict):
+            values["payload"] = f"jsonb_set(%(payload)s::jsonb, '{{event,id}}', to_jsonb({EVENT}.id))"
+        source = f"SELECT {', '.join(values.values())} FROM {EVENT}"  # noqa: S608 - placeholders and names only
     # old.* is NULL for a fresh insert (PostgreSQL 18 RETURNING OLD/NEW).
-    statement = (
-        f"INSERT INTO {TABLE} AS t ({', '.join(_COLUMNS)}) VALUES ({_VALUES}){conflict} "  # noqa: S608
+    sql = (
+        f"INSERT INTO {TABLE} AS t ({', '.join(_COLUMNS)}) {source}{conflict} "
         "RETURNING new.id AS id, old.id IS NULL AS inserted, "
         "(new.due_at IS NOT NULL AND (old.due_at IS NULL OR new.due_at < old.due_at)) AS sooner"
     )
+    return Write("written", sql, params)
+
+
+def upsert(row: TriggerRow, *, on_conflict: str | None = KEEP, extra: dict[str, Any] | None = None) -> Written:
+    """Insert a trigger, or merge it into the waiting row with its dedupe key as `on_conflict` says."""
+    write = upsert_write(row, on_conflict=on_conflict, extra=extra)
+    statement = write.sql
     if notify_enabled():
         statement = (
             f"WITH up AS ({statement}) SELECT id, inserted, sooner, "  # noqa: S608
             f"CASE WHEN sooner THEN pg_notify('{WAKE_CHANNEL}', '')::text END FROM up"
         )
     with connection.cursor() as cursor:
-        cursor.execute(statement, {**row.params(), **(extra or {})})
+        cursor.execute(statement, write.params)
         found = cursor.fetchone()
     if found is None:
         return Written(id=None, inserted=False, sooner=False)
     return Written(id=found[0], inserted=bool(found[1]), sooner=bool(found[2]))
 
 
-def wake_by_keys(keys: list[str]) -> int:
-    """Make waiting triggers that list any of `keys` due now; returns how many moved."""
-    statement = (
+def _after_event(event: bool) -> str:
+    return f" AND EXISTS (SELECT 1 FROM {EVENT})" if event else ""  # noqa: S608 - a constant name
+
+
+def wake_write(keys: list[str], *, after_event: bool = False) -> Write:
+    """Make waiting triggers that list any of `keys` due now, returning their ids."""
+    sql = (
         f"UPDATE {TABLE} SET due_at = statement_timestamp(), status = 'pending', updated_at = statement_timestamp() "  # noqa: S608
         # wake_keys <> '{}' lets the planner use the partial GIN index (rows with wake keys only).
-        "WHERE wake_keys && %s::varchar[] AND wake_keys <> '{}' AND status = 'pending' "
-        "AND (due_at IS NULL OR due_at > statement_timestamp()) "
+        "WHERE wake_keys && %(keys)s::varchar[] AND wake_keys <> '{}' AND status = 'pending' "
+        f"AND (due_at IS NULL OR due_at > statement_timestamp()){_after_event(after_event)} "
         "RETURNING id"
     )
+    return Write("woken", sql, {"keys": keys})
+
+
+def wake_by_keys(keys: list[str]) -> int:
+    """Make waiting triggers that list any of `keys` due now; returns how many moved."""
+    write = wake_write(keys)
+    statement = write.sql
     if notify_enabled():
         statement = (
             f"WITH up AS ({statement}) SELECT count(*), pg_notify('{WAKE_CHANNEL}', '')::text "  # noqa: S608
             "FROM up HAVING count(*) > 0"
         )
     with connection.cursor() as cursor:
-        cursor.execute(statement, [keys])
+        cursor.execute(statement, write.params)
         rows = cursor.fetchall()
     if notify_enabled():
         return int(rows[0][0]) if rows else 0
     return len(rows)
 
 
+def cancel_write(*, kind: str, dedupe_key: str, reason: str, after_event: bool = False) -> Write:
+    """Cancel the waiting trigger of `kind` with `dedupe_key`, returning its id."""
+    sql = (
+        f"UPDATE {TABLE} SET status = 'cancelled', last_error = %(reason)s, finished_at = statement_timestamp(), "  # noqa: S608
+        "lease_until = NULL, updated_at = statement_timestamp() "
+        f"WHERE kind = %(kind)s AND dedupe_key = %(dedupe_key)s AND status IN ({_WAITING_SQL})"
+        f"{_after_event(after_event)} RETURNING id"
+    )
+    return Write("cancelled", sql, {"reason": reason, "kind": kind, "dedupe_key": dedupe_key})
+
+
 def cancel_by_key(*, kind: str, dedupe_key: str, reason: str) -> int:
     """Cancel the waiting trigger of `kind` with `dedupe_key`; returns how many were cancelled (0 or 1)."""
+    write = cancel_write(kind=kind, dedupe_key=dedupe_key, reason=reason)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {TABLE} SET status = 'cancelled', last_error = %s, finished_at = statement_timestamp(), "  # noqa: S608
-            "lease_until = NULL, updated_at = statement_timestamp() "
-            f"WHERE kind = %s AND dedupe_key = %s AND status IN ({_WAITING_SQL})",
-            [reason, kind, dedupe_key],
-        )
+        cursor.execute(write.sql, write.params)
         return int(cursor.rowcount)
 
 

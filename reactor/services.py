@@ -20,20 +20,12 @@ from reactor.choices import WAITING_STATUSES, DeliveryStatus, EventKind, Trigger
 from reactor.declare import describe, mode_of, registry
 from reactor.errors import InvalidEvent, InvalidTrigger, TriggerNotFound, TriggerNotRequeueable
 from reactor.models import Delivery, ReactorEvent, Trigger
-from reactor.outbox import apply_event
+from reactor.outbox import Applied, EventRow, emit_statement, writes_for
 from reactor.signals import event_committed
 
 logger = logging.getLogger(__name__)
 
 _EVENT_KINDS = frozenset(EventKind.values)
-
-# Raw SQL because the ORM has no INSERT ... ON CONFLICT DO NOTHING RETURNING, and emitting sits on the
-# message ingest hot path. NULL keys never conflict, so events without a key are always appended.
-_INSERT_EVENT_SQL = (
-    f"INSERT INTO {ReactorEvent._meta.db_table} (kind, payload, guild_id, channel_id, idempotency_key) "  # noqa: S608
-    "VALUES (%s, %s::jsonb, %s, %s, %s) "
-    "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, created_at"
-)
 
 # What `schedule` does when a trigger with the same dedupe key is already waiting.
 KEEP = "keep"
@@ -59,28 +51,34 @@ def emit_event(
         payload_json = json.dumps(dict(payload), cls=DjangoJSONEncoder)
     except (TypeError, ValueError) as exc:
         raise InvalidEvent(f"payload of {kind} event is not JSON-serializable: {exc}", kind=str(kind)) from exc
-    # savepoint=False: nested in a caller's transaction this adds no round trips; on its own, the event and
-    # the triggers it creates still commit together.
-    with transaction.atomic(savepoint=False):
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT_EVENT_SQL, [str(kind), payload_json, guild_id, channel_id, idempotency_key])
-            row = cursor.fetchone()
-        if row is None:
-            logger.debug("reactor event %s with key %s already recorded", kind, idempotency_key)
-            return None
-        event = ReactorEvent(
-            id=row[0],
-            kind=str(kind),
-            # As a reload would give it: receivers see the same JSON whether handed the event or reading it.
-            payload=json.loads(payload_json),
-            guild_id=guild_id,
-            channel_id=channel_id,
-            idempotency_key=idempotency_key,
-            created_at=row[1],
-        )
-        event._state.adding = False
-        event._state.db = connection.alias
-        apply_event(event)
+    event = ReactorEvent(
+        kind=str(kind),
+        # As a reload would give it: declarations and receivers see the same JSON as a read of the row.
+        payload=json.loads(payload_json),
+        guild_id=guild_id,
+        channel_id=channel_id,
+        idempotency_key=idempotency_key,
+        created_at=timezone.now(),
+    )
+    # Raw SQL, one statement for the event and every trigger it creates, moves, cancels or wakes: it sits
+    # on the message ingest hot path, and the ORM has no INSERT ... ON CONFLICT DO NOTHING RETURNING.
+    statement, params = emit_statement(
+        EventRow(str(kind), payload_json, guild_id, channel_id, idempotency_key), writes_for(event)
+    )
+    # One statement: inside the caller's transaction it commits or rolls back with the state change, and on
+    # its own the event and its triggers are stored together or not at all.
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        row = cursor.fetchone()
+    if row is None:
+        logger.debug("reactor event %s with key %s already recorded", kind, idempotency_key)
+        return None
+    event.pk, event.created_at = row[0], row[1]
+    event._state.adding = False
+    event._state.db = connection.alias
+    applied = Applied(written=row[2], cancelled=row[3], woken=row[4])
+    if applied != Applied():
+        logger.debug("reactor event %s (%s): %s", event.pk, kind, applied)
     # Receivers must never act on an event whose transaction rolls back.
     transaction.on_commit(partial(_announce, event))
     return event

@@ -24,10 +24,44 @@ def test_an_event_creates_the_trigger_listening_for_it_with_its_lineage():
 
     trigger = Trigger.objects.get(kind="probe.on_reaction")
     assert trigger.parent_event_id == event.pk
+    assert trigger.payload["event"]["id"] == event.pk
     assert trigger.due_at == event.created_at
     assert trigger.mode == TriggerMode.EVENT
     assert trigger.payload["event"]["emoji"] == "🔥"
     assert (trigger.guild_id, trigger.channel_id) == ("g-1", "c-1")
+
+
+def test_an_event_and_every_trigger_it_writes_are_one_statement(django_assert_num_queries):
+    with django_assert_num_queries(1):
+        event = _emit(EventKind.BOT_SPOKE)
+
+    timers = Trigger.objects.filter(parent_event_id=event.pk)
+    assert sorted(timers.values_list("kind", flat=True)) == ["probe.both", "probe.quiet"]
+    quiet = timers.get(kind="probe.quiet")
+    assert (quiet.due_at - event.created_at).total_seconds() == pytest.approx(2.0)
+
+
+def test_an_event_whose_key_was_used_writes_no_triggers():
+    first = emit_event(
+        EventKind.REACTION_ADDED,
+        {"probe": True, "emoji": "🔥"},
+        guild_id="g-1",
+        channel_id="c-1",
+        idempotency_key="reaction:1",
+    )
+    Trigger.objects.all().delete()
+
+    again = emit_event(
+        EventKind.REACTION_ADDED,
+        {"probe": True, "emoji": "🔥"},
+        guild_id="g-1",
+        channel_id="c-1",
+        idempotency_key="reaction:1",
+    )
+
+    assert first is not None
+    assert again is None
+    assert not Trigger.objects.exists()
 
 
 def test_an_event_the_match_refuses_creates_nothing():
