@@ -168,3 +168,13 @@ def platform_reference_known(*, bot: Bot, field_type: FieldType, external_id: st
     if not known.exists():
         return None
     return known.filter(external_id=external_id).exists()
+
+
+def channel_name(*, bot_id: int, guild_id: str, channel_id: str) -> str:
+    """A guild channel's name as last synced for a bot ("" when it is not known)."""
+    name = (
+        GuildChannel.objects.filter(guild__bot_id=bot_id, guild__external_id=guild_id, external_id=channel_id)
+        .values_list("name", flat=True)
+        .first()
+    )
+    return name or ""

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
+from django.utils import timezone
 from redis.asyncio import Redis
 
 from bots import services as bot_services
@@ -22,6 +23,7 @@ from bots.adapters.base import (
     AdapterError,
     ChannelKind,
     ChannelRef,
+    GuildRef,
     InboundMessage,
     InboundReaction,
     MessageRef,
@@ -44,6 +46,9 @@ from bots.host.port import DatabaseThreads, HostPort, since_seconds
 from bots.host.presence import Presence
 from bots.host.stages import intake
 from bots.host.values import HostBot, TurnRequest
+from bots.inbox import TurnInbox
+from bots.scheduled_turns import ScheduledTurn
+from bots.turn_settings import FollowupConfig
 from dispositions.choices import TriggerKind
 from dispositions.models import DispositionDecision
 from dispositions.services import new_seed
@@ -82,6 +87,8 @@ class Host:
         clock: Callable[[], float] = time.monotonic,
         seed_source: Callable[[], int] = new_seed,
         db_threads: int | None = None,
+        followups: FollowupConfig | None = None,
+        scheduled_turns: TurnInbox | None = None,
     ) -> None:
         self.bot = bot
         self.config = config
@@ -121,8 +128,13 @@ class Host:
             limiter=limiter,
             observers=list(observers),
             seed_source=seed_source,
+            followups=followups or FollowupConfig.build(),
             bot_gone=asyncio.Event(),
         )
+        self._inbox = scheduled_turns
+        self._inbox_task: asyncio.Task[None] | None = None
+        # Scheduled turns in the lanes, each with the task that reports how it ended.
+        self._reports: dict[asyncio.Task[None], _Job] = {}
         self._clock = clock
         self._wake = asyncio.Event()
         self._timer: asyncio.Task[None] | None = None
@@ -161,11 +173,17 @@ class Host:
         """Stop taking turns, give in-flight ones the grace period, cancel what is left, close the database."""
         self._accepting = False
         dropped_groups = self.fragments.flush()
-        if self._timer is not None:
-            self._timer.cancel()
-            await asyncio.gather(self._timer, return_exceptions=True)
-            self._timer = None
+        for task in (self._timer, self._inbox_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._timer = self._inbox_task = None
         report = await self.lanes.drain(self.config.drain_grace_seconds if grace is None else grace)
+        # Scheduled turns dropped before they started are reported as ending without a decision.
+        for job in self._reports.values():
+            if not job.done.done():
+                job.done.set_result(None)
+        await asyncio.gather(*self._reports, return_exceptions=True)
         await self.parts.port.close()
         logger.info(
             "bot %s drained: %s turns finished, %s cancelled, %s dropped before starting (%s fragment groups)",
@@ -236,6 +254,8 @@ class Host:
         self._ensure_timer()
         if self._sessions == 1:
             await self._give_owed_turns()
+            if self._inbox is not None:
+                self._inbox_task = asyncio.create_task(self._take_scheduled_turns(), name=f"inbox-{self.bot.slug}")
         await self._catch_up(event)
 
     async def on_resumed(self) -> None:
@@ -316,6 +336,7 @@ class Host:
         try:
             settings = await self.parts.port.bot_settings()
             config = HostConfig.from_settings(settings)
+            followups = FollowupConfig.from_settings(settings)
             persona_id = await self.parts.port.persona_for(bot_name=revision.name, persona_name=config.persona)
         except ApplicationError as exc:
             # A bad value saved in admin must not take a running bot down: it keeps what it had, and says why.
@@ -336,7 +357,7 @@ class Host:
             limiter.chain_max = config.bot_reply_chain_max
             limiter.per_minute = config.bot_replies_per_minute
             limiter.cooldown_seconds = config.bot_cooldown_seconds
-        self.parts = replace(self.parts, bot=self.bot, config=config)
+        self.parts = replace(self.parts, bot=self.bot, config=config, followups=followups)
         logger.info("bot %s changed while running: settings, name and persona read again", revision.slug)
 
     def _stop_for_good(self) -> None:
@@ -360,6 +381,52 @@ class Host:
             job.done.set_result(None)
             raise
         job.done.set_result(decision_id)
+
+    async def _take_scheduled_turns(self) -> None:
+        """Turns the reactor hands this bot (self-followups, speculative turns), each in its channel's lane."""
+        inbox = self._inbox
+        assert inbox is not None  # noqa: S101 - started only with an inbox
+        await inbox.start()
+        try:
+            async for turn in inbox:
+                if not self._accepting:
+                    return
+                if turn.expires_at <= timezone.now():
+                    await inbox.finish(turn, decision_id=None, end="expired")
+                    continue
+                guild = GuildRef(id=turn.guild_id) if turn.guild_id else None
+                name = await self.parts.port.channel_name(guild_id=turn.guild_id, channel_id=turn.channel_id)
+                channel = ChannelRef(
+                    id=turn.channel_id, name=name, guild=guild, kind=ChannelKind.TEXT if guild else ChannelKind.DM
+                )
+                job = _Job(
+                    TurnRequest(
+                        channel=channel,
+                        trigger=turn.trigger_kind,
+                        followup_bias=turn.bias,
+                        trigger_id=turn.trigger_id,
+                        seed=turn.seed,
+                        previous=turn.previous,
+                    )
+                )
+                if not self.lanes.submit(channel.id, job):
+                    return
+                reporting = asyncio.create_task(self._report_scheduled_turn(inbox, turn, job))
+                self._reports[reporting] = job
+                reporting.add_done_callback(self._reports.pop)
+        finally:
+            await inbox.stop()
+
+    async def _report_scheduled_turn(self, inbox: TurnInbox, turn: ScheduledTurn, job: _Job) -> None:
+        """Tell the reactor how a turn it handed over ended (its decision, or none)."""
+        # A turn that failed or was dropped gives None (the lane logged why); one cancelled by draining too.
+        await asyncio.wait([job.done])
+        decision_id = None if job.done.cancelled() else job.done.result()
+        try:
+            await inbox.finish(turn, decision_id=decision_id, end="decided" if decision_id else "no decision")
+        except Exception:
+            # The turn itself is over; its trigger's expiry settles a delivery left unreported.
+            logger.exception("could not report the end of scheduled turn %s", turn.trigger_id)
 
     async def _give_owed_turns(self) -> None:
         """Once per process: give the turns a stopped process owed (messages it claimed and never answered)."""

@@ -20,6 +20,7 @@ from bots.host.observers import DecisionMade, Ended, HostObserver
 from bots.host.port import HostPort
 from bots.host.presence import Presence
 from bots.host.values import HostBot
+from bots.turn_settings import FollowupConfig
 from dispositions.synthesis import SynthesizeFn
 from gateway.client import ModelClient
 
@@ -41,6 +42,7 @@ class HostParts:
     limiter: BotChainLimiter | None
     observers: list[HostObserver]
     seed_source: Callable[[], int]
+    followups: FollowupConfig
     # Set when the bot's row is found gone while it runs: the host stops taking turns and the runner exits.
     bot_gone: asyncio.Event
 

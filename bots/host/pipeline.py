@@ -6,7 +6,7 @@
 
 Where later steps attach (see docs/architecture.md, "Extension points"):
 - before `compose`: research fan-out, which adds material to the plan;
-- after `finish`: moment extraction and follow-up scheduling, which read the outcome;
+- after `finish`: follow-up scheduling (`followup`) and moment extraction, which read the outcome;
 - `take_turn` with an unprompted TurnRequest: turns the reactor starts enter at `reading`, skipping the gates
   of an inbound message.
 """
@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from bots.host.choices import Ending, RecheckOutcome
 from bots.host.parts import HostParts
-from bots.host.stages import compose, deliver, gates, reading, recheck, record, routing
+from bots.host.stages import compose, deliver, followup, gates, reading, recheck, record, routing
 from bots.host.values import TurnOutcome, TurnPlan, TurnRequest, outcome_with_delivery, outcome_with_draft
 from dispositions.choices import OutputShape
 
@@ -68,7 +68,9 @@ async def _speak(plan: TurnPlan, outcome: TurnOutcome, parts: HostParts) -> int 
             return None
         delivered = await deliver.deliver(plan, draft, recorded, parts)  # beats to the platform
         outcome = replace(outcome_with_delivery(outcome, delivered.delivery), bot_chain=delivered.bot_chain)
-        await record.finish(plan, recorded.decision_id, replace(outcome, end=_ending(plan, outcome)), parts)
+        outcome = replace(outcome, end=_ending(plan, outcome))
+        await record.finish(plan, recorded.decision_id, outcome, parts)  # the outcome, with the beats sent
+        await followup.follow_up(plan, recorded, outcome, parts)  # the disposition's self-followup, if rolled
         return recorded.decision_id
     except asyncio.CancelledError:
         cancelled = replace(outcome, end=Ending.CANCELLED, error="cancelled while draining")

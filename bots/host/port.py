@@ -37,10 +37,12 @@ from django.db import connection, connections, models, transaction
 from django.utils import timezone
 from redis.asyncio import Redis
 
+from bots import selectors as bot_selectors
 from bots import services as bot_services
 from bots.adapters.base import ChannelKind, InboundMessage, InboundReaction
 from bots.bot_settings import BotSettings
 from bots.choices import Platform
+from bots.followups import FinishedTurn, schedule_followup
 from bots.host import selectors, services
 from bots.host.choices import BeatKind, BeatStatus, MuteSource
 from bots.host.models import ChannelMute, InboundClaim, OutboundBeat
@@ -49,6 +51,7 @@ from bots.host.values import HostBot, PlannedBeat, TurnOutcome, TurnPlan
 from bots.models import Bot
 from bots.selectors import BotRevision, bot_revision
 from bots.signals import bot_stamp
+from bots.turn_settings import FollowupConfig
 from dispositions.models import DispositionDecision
 from dispositions.selectors import load_routing_candidates
 from dispositions.services import ROUTING_STAMP, decision_fields
@@ -366,6 +369,14 @@ class HostPort:
         self._budgets[guild_id] = _Cached(fraction, None, self._clock())
         return fraction
 
+    async def channel_name(self, *, guild_id: str, channel_id: str) -> str:
+        """A guild channel's name as last synced ("" when unknown, or in a DM)."""
+        if not guild_id:
+            return ""
+        return await self._threads.run(
+            bot_selectors.channel_name, bot_id=self._bot.bot_id, guild_id=guild_id, channel_id=channel_id
+        )
+
     async def decision(self, decision_id: int) -> DispositionDecision:
         """A decision row (for callers that asked for a turn and want to see how it was decided)."""
         return await self._threads.run(DispositionDecision.objects.get, pk=decision_id)
@@ -458,6 +469,11 @@ class HostPort:
         """Record more beats of a decision before sending them (an interruption folded in); existing rows return."""
         return await self._threads.run(_prepare_beats, decision_id, list(beats), start, platform, channel_id)
 
+    async def schedule_followup(self, turn: FinishedTurn, *, config: FollowupConfig) -> int | None:
+        """Schedule a self-followup of a turn whose hint landed; the schedule row's id, or None."""
+        scheduled = await self._threads.run(schedule_followup, turn, config=config)
+        return scheduled.pk if scheduled is not None else None
+
     async def fail_beat(self, beat: OutboundBeat, *, error: str) -> None:
         """The platform refused a beat."""
         await self._threads.run(services.beat_mark_failed, beat=beat, error=error)
@@ -527,6 +543,7 @@ def _record_decision(
             bot_id=bot.bot_id,
             inbound_message_id=request.answered.message.id if request.reactive else "",
             router_latency_ms=plan.router_latency_ms,
+            trigger_id=request.trigger_id,
         )
     )
     if outcome is not None:

@@ -28,7 +28,9 @@ from bots.errors import BootError
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
 from bots.host.observers import HostObserver
+from bots.inbox import TurnInbox
 from bots.runtime import BootedBot
+from bots.turn_settings import FollowupConfig
 from dit_project import redis_clients
 from dit_project.vault import SecretValue
 
@@ -167,6 +169,9 @@ async def run_host(
         redis=redis,
         redis_prefix=prefix,
         observers=observers,
+        followups=FollowupConfig.from_settings(booted.settings),
+        # Turns the reactor starts (self-followups, speculative turns) reach this process through its inbox.
+        scheduled_turns=TurnInbox(bot_id=booted.bot_id),
     )
     if on_host is not None:
         on_host(host)

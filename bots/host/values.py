@@ -9,6 +9,7 @@ decision row as JSON with the same keys the decision page and the API have alway
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -17,6 +18,7 @@ from typing import Any
 from bots.adapters.base import ChannelRef, InboundMessage, MessageRef
 from bots.host.addressing import NOT_ADDRESSED, Address
 from bots.host.choices import Ending, RecheckOutcome
+from bots.scheduled_turns import PreviousTurn
 from dispositions.choices import InterruptionHandling, OutputShape, TriggerKind
 from dispositions.specs import DispositionSpec, Moment, PersonaSpec, RouterInputs, RoutingResult
 from dispositions.synthesis import ConversationLine, SynthesisRequest, SynthesisResult
@@ -43,6 +45,11 @@ class TurnRequest:
     address: Address = NOT_ADDRESSED
     last_seq: int = 0
     followup_bias: str | None = None
+    # Set on a turn the reactor started: its trigger (one decision per trigger), its logged seed, and for a
+    # self-followup the turn it comes back to.
+    trigger_id: uuid.UUID | None = None
+    seed: int | None = None
+    previous: PreviousTurn | None = None
 
     @property
     def reactive(self) -> bool:
@@ -80,6 +87,8 @@ class Reading:
     reply_to: MessageRef | None
     react_to: MessageRef | None
     late_address_of: str | None = None
+    # What the synthesizer is told beyond the messages it answers (a self-followup's earlier words).
+    note: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.events import emit_reaction_added
 from bots.followups import FOLLOWUP_TRIGGER, FinishedTurn, schedule_followup
 from bots.scheduled_turns import TURN_EXPIRY_TRIGGER, ScheduledTurn, expire_turn, recipient_for, turn_finished
 from bots.tests.factories import BotFactory
@@ -17,6 +16,7 @@ from bots.turn_settings import FollowupConfig
 from dispositions.models import DispositionDecision
 from dispositions.specs import FollowupHint
 from memory.ingest import ingest_message
+from memory.reactions import ReactionChange, record_reaction
 from memory.tests.factories import IngestMessageFactory
 from reactor.choices import DeliveryStatus, FollowupStatus, TriggerStatus
 from reactor.models import Delivery, SelfFollowupSchedule, Trigger
@@ -153,14 +153,18 @@ def test_a_doubtful_reaction_wakes_it_and_makes_it_a_self_correction_still_due_a
         hint=FollowupHint(probability=1.0, bias="go-deeper", window_min_seconds=600, window_max_seconds=600)
     )
 
-    emit_reaction_added(
-        platform="discord",
-        guild_id=GUILD,
-        channel_id=CHANNEL,
-        message_id="m-bot-1",
-        emoji="🤔",
-        user_id="u-bob",
-        user_is_bot=False,
+    record_reaction(
+        ReactionChange(
+            platform="discord",
+            message_id="m-bot-1",
+            guild_id=GUILD,
+            channel_id=CHANNEL,
+            is_dm=False,
+            user_id="u-bob",
+            user_is_bot=False,
+            emoji="🤔",
+            added=True,
+        )
     )
     run_inline(_trigger_id(followup))
 

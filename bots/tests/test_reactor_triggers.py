@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bots.events import emit_bot_spoke, emit_reaction_added, emit_turn_finished
 from bots.host.models import ChannelMute
 from bots.tests.factories import BotFactory
 from bots.triggers import MUTE_EXPIRY_TRIGGER, arm_active_mutes
@@ -73,26 +72,3 @@ def test_the_dispatchers_arming_covers_mutes_written_without_a_timer():
     assert list(Trigger.objects.filter(kind=MUTE_EXPIRY_TRIGGER).values_list("payload", flat=True)) == [
         {"mute_id": mute.pk}
     ]
-
-
-def test_the_host_events_are_recorded_once_each():
-    for _ in range(2):
-        emit_reaction_added(
-            platform="discord",
-            guild_id="g",
-            channel_id="c",
-            message_id="m-1",
-            emoji="🔥",
-            user_id="u-1",
-            user_is_bot=False,
-        )
-        emit_bot_spoke(bot_id=1, decision_id=9, guild_id="g", channel_id="c", message_ids=["m-2"])
-        emit_turn_finished(
-            bot_id=1, decision_id=9, guild_id="g", channel_id="c", trigger_kind="reactive", end="spoke", beats=1
-        )
-
-    kinds = sorted(ReactorEvent.objects.values_list("kind", flat=True))
-    assert kinds == sorted([EventKind.REACTION_ADDED, EventKind.BOT_SPOKE, EventKind.TURN_FINISHED])
-    reaction = ReactorEvent.objects.get(kind=EventKind.REACTION_ADDED)
-    assert reaction.payload["message_id"] == "m-1"
-    assert "content" not in reaction.payload

@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('reactor', '0003_triggers_followups_deliveries'),
+        ("reactor", "0003_triggers_followups_deliveries"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reactorevent',
-            name='kind',
-            field=models.CharField(choices=[('message.ingested', 'Message ingested'), ('message.edited', 'Message edited'), ('reaction.added', 'Reaction added'), ('reaction.removed', 'Reaction removed'), ('transcripts.purged', 'Transcripts purged by retention'), ('bot.spoke', 'Bot spoke'), ('turn.finished', 'Turn finished'), ('mute.expired', 'Mute expired'), ('budget.period_opened', 'Budget period opened')], max_length=64),
+            model_name="reactorevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("message.ingested", "Message ingested"),
+                    ("message.edited", "Message edited"),
+                    ("reaction.added", "Reaction added"),
+                    ("reaction.removed", "Reaction removed"),
+                    ("transcripts.purged", "Transcripts purged by retention"),
+                    ("bot.spoke", "Bot spoke"),
+                    ("turn.finished", "Turn finished"),
+                    ("mute.expired", "Mute expired"),
+                    ("budget.period_opened", "Budget period opened"),
+                ],
+                max_length=64,
+            ),
         ),
     ]

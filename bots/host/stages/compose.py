@@ -30,6 +30,7 @@ async def compose(plan: TurnPlan, parts: HostParts) -> Draft:
         guild_id=plan.request.guild_id or None,
         answering=reading.answering,
         is_dm=scope.is_dm,
+        note=reading.note,
     )
     # Someone composing a reply shows as typing; a reaction is not typed.
     typing = (

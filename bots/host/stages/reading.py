@@ -130,4 +130,13 @@ async def read_unprompted(request: TurnRequest, parts: HostParts) -> Reading:
     )
     last = items[-1] if items else None
     react_to = MessageRef(channel=channel, id=last.message_id) if last is not None else None
-    return Reading(moment=moment, scope=scope, answering=(), reply_to=None, react_to=react_to)
+    return Reading(moment=moment, scope=scope, answering=(), reply_to=None, react_to=react_to, note=_previous(request))
+
+
+def _previous(request: TurnRequest) -> str:
+    """For a self-followup: what the bot said before, so it comes back to its own words."""
+    previous = request.previous
+    if previous is None or not previous.said:
+        return ""
+    said = " / ".join(" ".join(text.split()) for text in previous.said)[:1500]
+    return f"A little while ago you said: {said}. You are coming back to it on your own ({request.followup_bias})."

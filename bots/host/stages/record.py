@@ -88,8 +88,10 @@ async def _write(
             outcome=outcome,
         )
     except IntegrityError:
-        # The database's one-reactive-turn-per-message constraint: another delivery got here first.
-        logger.info("message %s already had its turn; not answering it twice", plan.request.answered.message.id)
+        # The database's one-turn-per-message (and per-trigger) constraint: another delivery got here first.
+        request = plan.request
+        what = f"message {request.answered.message.id}" if request.reactive else f"trigger {request.trigger_id}"
+        logger.info("%s already had its turn; not giving it twice", what)
         return None
     _announce(plan, written.decision_id, parts)
     return written

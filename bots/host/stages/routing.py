@@ -31,7 +31,7 @@ async def route(request: TurnRequest, reading: Reading, parts: HostParts, *, sta
         persona=persona,
         candidates=candidates,
         config=config,
-        seed=parts.seed_source(),
+        seed=request.seed if request.seed is not None else parts.seed_source(),
         tiebreaker=tiebreaker,
     )
     return TurnPlan(
