@@ -378,7 +378,16 @@ def test_including_the_host_settings_declares_them_once_for_the_bot():
     manifest = parse_manifest(json.dumps(data))
 
     fields = {f.key: f for f in manifest.setting_fields()}
-    assert [g.id for g in manifest.groups] == ["addressing", "fragments", "other_bots", "quiet", "channels", "runtime"]
+    assert [g.id for g in manifest.groups] == [
+        "addressing",
+        "fragments",
+        "other_bots",
+        "quiet",
+        "channels",
+        "runtime",
+        "followups",
+        "speculative",
+    ]
     assert (fields["CATCHUP_LIMIT"].default, fields["CATCHUP_LIMIT"].max) == (50, 100)
 
 
