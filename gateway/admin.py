@@ -16,6 +16,7 @@ from gateway.models import (
     ModelPrice,
     PolicyFallback,
     Provider,
+    ToolInvocation,
     UsageEvent,
 )
 from gateway.services import budget_refresh_arm, token_issue
@@ -201,4 +202,24 @@ class UsageEventAdmin(admin.ModelAdmin[UsageEvent]):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: UsageEvent | None = None) -> bool:
+        return False
+
+
+@admin.register(ToolInvocation)
+class ToolInvocationAdmin(admin.ModelAdmin[ToolInvocation]):
+    """Read-only: tool calls are written by the callers of the tool loop."""
+
+    list_display = ["created_at", "tool", "ok", "step", "purpose", "decision_id", "task_id", "guild_id", "latency_ms"]
+    list_filter = ["ok", "tool", "purpose"]
+    search_fields = ["tool", "guild_id", "error"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ToolInvocation | None = None) -> list[str]:
+        return [field.name for field in ToolInvocation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ToolInvocation | None = None) -> bool:
         return False

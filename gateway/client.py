@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from gateway import arguments, failover, remote, selectors
+from gateway import arguments, failover, orm, remote, selectors
 from gateway.choices import Purpose
 from gateway.errors import BadRequest
 from gateway.results import Completion, Embeddings
@@ -151,15 +150,25 @@ async def stream(
 
 
 async def embed(
-    *, inputs: Sequence[str], bot_id: int | None = None, guild_id: str | None = None, model: str | None = None
+    *,
+    inputs: Sequence[str],
+    bot_id: int | None = None,
+    guild_id: str | None = None,
+    model: str | None = None,
+    dimensions: int | None = None,
 ) -> Embeddings:
-    """Embedding vectors for each input (purpose `embed`), in input order."""
+    """Embedding vectors for each input (purpose `embed`), in input order; `dimensions` asks for that length."""
     if isinstance(inputs, str) or not inputs or not all(isinstance(text, str) for text in inputs):
         raise BadRequest("inputs must be a non-empty list of strings")
+    if dimensions is not None and dimensions < 1:
+        raise BadRequest("dimensions must be a positive number of vector components")
+    params: dict[str, Any] = {"input": list(inputs)}
+    if dimensions is not None:
+        params["dimensions"] = dimensions
     request = failover.CallRequest(
         kind="embeddings",
         purpose=Purpose.EMBED.value,
-        params={"input": list(inputs)},
+        params=params,
         bot_id=_bot(bot_id),
         guild_id=validate_guild_id(guild_id),
         model=model,
@@ -180,7 +189,7 @@ async def abudget_remaining_fraction(guild_id: str) -> float | None:
     """Async `budget_remaining_fraction`."""
     if _remote():
         return await remote.abudget_remaining_fraction(guild_id)
-    return await sync_to_async(selectors.budget_remaining_fraction)(guild_id)
+    return await orm.run(selectors.budget_remaining_fraction, guild_id)
 
 
 class ModelClient(Protocol):

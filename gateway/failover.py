@@ -25,12 +25,11 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 import redis
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from openai.types import CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from gateway import arguments, upstream
+from gateway import arguments, orm, upstream
 from gateway.choices import Outcome
 from gateway.cooldowns import ProviderHealth, provider_failed, provider_health, provider_recovered
 from gateway.errors import (
@@ -225,8 +224,8 @@ async def _plan(request: CallRequest) -> tuple[CallPlan, dict[str, ProviderHealt
     version, health = await provider_health(route.endpoint.key for route in (cached.plan.routes if cached else ()))
     if cached is not None and cached.version == version:
         return cached.plan, health
-    plan = await sync_to_async(plan_call)(
-        purpose=request.purpose, bot_id=request.bot_id, guild_id=request.guild_id, model=request.model
+    plan = await orm.run(
+        plan_call, purpose=request.purpose, bot_id=request.bot_id, guild_id=request.guild_id, model=request.model
     )
     remember_plan(cache_key, version=version, plan=plan)
     _, health = await provider_health(route.endpoint.key for route in plan.routes)
@@ -244,7 +243,7 @@ async def _finish(call: _Call) -> None:
     ticket, call.ticket = call.ticket, None
     settlements: list[Awaitable[None]] = []
     if events or reservation is not None:
-        settlements.append(sync_to_async(call_finish)(events=events, reservation=reservation, actual_usd=call.cost))
+        settlements.append(orm.run(call_finish, events=events, reservation=reservation, actual_usd=call.cost))
     if ticket is not None:
         settlements.append(quota_settle(ticket, actual_tokens=call.tokens))
     if settlements:
@@ -274,7 +273,7 @@ async def _begin(request: CallRequest, *, streamed: bool) -> tuple[_Call, dict[s
         estimated_output=estimated_output,
     )
     if request.guild_id is not None:
-        await sync_to_async(_reserve_budget)(call)
+        await orm.run(_reserve_budget, call)
     try:
         call.ticket = await quota_acquire(
             plan=call.plan,

@@ -289,3 +289,36 @@ class UsageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.request_id} #{self.attempt} {self.outcome}"
+
+
+class ToolInvocation(models.Model):
+    """One tool call a model made in a reply or a task, whether it ran, and what it cost in time.
+
+    Written by the caller of `gateway.tools.complete_with_tools` once it knows its decision or task
+    (`gateway.services.record_tool_calls`); arguments are the model's, validated or not.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    bot_id = models.PositiveBigIntegerField(null=True, blank=True)
+    guild_id = models.CharField(max_length=64, blank=True, default="")
+    purpose = models.CharField(max_length=32, choices=Purpose.choices)
+    decision_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="The decision of the reply.")
+    task_id = models.PositiveBigIntegerField(null=True, blank=True, help_text="The task whose worker made the call.")
+    step = models.PositiveSmallIntegerField()
+    tool = models.CharField(max_length=64)
+    arguments = models.JSONField(default=dict, blank=True)
+    ok = models.BooleanField()
+    error = models.TextField(blank=True, default="")
+    result_chars = models.PositiveIntegerField(default=0)
+    latency_ms = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["decision_id"], name="gateway_tool_decision_idx"),
+            models.Index(fields=["task_id"], name="gateway_tool_task_idx"),
+            models.Index(fields=["tool", "created_at"], name="gateway_tool_tool_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tool} (step {self.step}, {'ok' if self.ok else 'error'})"

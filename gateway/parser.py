@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from gateway.choices import Purpose
-from gateway.client import complete
+from gateway.client import GATEWAY, ModelClient
 from gateway.errors import BadRequest
 
 HISTORY_TURNS = 3
@@ -67,6 +68,9 @@ class ParseResult:
     value: Any = None
     error: ParseError | None = None
     attempts: tuple[ParseAttempt, ...] = ()
+    # What the tries cost together, and the model that answered last.
+    cost_usd: Decimal = Decimal(0)
+    model: str = ""
 
 
 def extract_json(text: str) -> Any:
@@ -120,10 +124,14 @@ async def parse(
     instructions: str = "",
     bot_id: int | None = None,
     guild_id: str | None = None,
+    purpose: str = Purpose.EXTRACT.value,
+    max_tokens: int | None = None,
+    client: ModelClient = GATEWAY,
 ) -> ParseResult:
     """Parse `text` into a value valid against `schema`, retrying with the errors fed back.
 
     `history` is earlier (message, parsed value) pairs, the last few of which give context ("add it too").
+    `purpose` is `extract` unless the caller parses for another job (a research subagent's findings).
     """
     tries = int(max_tries if max_tries is not None else settings.DIT_GATEWAY_PARSER_MAX_TRIES)
     if tries < 1:
@@ -139,8 +147,17 @@ async def parse(
     messages: list[dict[str, str]] = [{"role": "system", "content": system}, *_history_lines(history)]
     messages.append({"role": "user", "content": text})
     attempts: list[ParseAttempt] = []
+    cost, model = Decimal(0), ""
     for _ in range(tries):
-        completion = await complete(purpose=Purpose.EXTRACT.value, messages=messages, bot_id=bot_id, guild_id=guild_id)
+        completion = await client.complete(
+            purpose=purpose,
+            messages=messages,
+            bot_id=bot_id,
+            guild_id=guild_id,
+            max_tokens=max_tokens,
+        )
+        cost += completion.cost_usd
+        model = completion.model or model
         reply = completion.text if completion.text.strip() else (completion.reasoning or "")
         try:
             value = extract_json(reply)
@@ -150,7 +167,7 @@ async def parse(
             errors = schema_errors(validator, value)
             if not errors:
                 attempts.append(ParseAttempt(reply=reply, errors=()))
-                return ParseResult(ok=True, value=value, attempts=tuple(attempts))
+                return ParseResult(ok=True, value=value, attempts=tuple(attempts), cost_usd=cost, model=model)
         attempts.append(ParseAttempt(reply=reply, errors=tuple(errors)))
         messages.append({"role": "assistant", "content": reply})
         messages.append({"role": "user", "content": RETRY_PROMPT.format(errors="\n".join(f"- {e}" for e in errors))})
@@ -160,4 +177,4 @@ async def parse(
         errors=last,
         attempts=tuple(attempts),
     )
-    return ParseResult(ok=False, error=error, attempts=tuple(attempts))
+    return ParseResult(ok=False, error=error, attempts=tuple(attempts), cost_usd=cost, model=model)

@@ -174,6 +174,7 @@ async def embed(request: CallRequest) -> Embeddings:
             model=request.model or "auto",
             input=list(request.params["input"]),
             encoding_format="float",
+            extra_body={"dimensions": request.params["dimensions"]} if "dimensions" in request.params else None,
             extra_headers=_headers(purpose=request.purpose, bot_id=request.bot_id, guild_id=request.guild_id),
         )
     except openai.APIError as exc:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
@@ -20,9 +21,12 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from gateway.errors import BadRequest, BudgetExhausted
-from gateway.models import BudgetEnvelope, GatewayToken, UsageEvent
+from gateway.models import BudgetEnvelope, GatewayToken, ToolInvocation, UsageEvent
 from reactor.choices import EventKind
 from reactor.services import REPLACE, emit_event, schedule
+
+if TYPE_CHECKING:
+    from gateway.tools import ToolCallRecord
 
 logger = logging.getLogger(__name__)
 
@@ -295,3 +299,35 @@ def validate_guild_id(guild_id: str | None) -> str | None:
     if len(value) > 64:
         raise BadRequest("x-dit-guild (guild_id) must be at most 64 characters")
     return value or None
+
+
+def record_tool_calls(
+    calls: Sequence[ToolCallRecord],
+    *,
+    purpose: str,
+    bot_id: int | None = None,
+    guild_id: str | None = None,
+    decision_id: int | None = None,
+    task_id: int | None = None,
+) -> list[ToolInvocation]:
+    """Store the tool calls of one reply or task step, in one INSERT (nothing when there were none)."""
+    if not calls:
+        return []
+    rows = [
+        ToolInvocation(
+            bot_id=bot_id,
+            guild_id=guild_id or "",
+            purpose=purpose,
+            decision_id=decision_id,
+            task_id=task_id,
+            step=call.step,
+            tool=call.tool[:64],
+            arguments=call.arguments if isinstance(call.arguments, dict) else {"raw": str(call.arguments)},
+            ok=call.ok,
+            error=call.error,
+            result_chars=len(call.result),
+            latency_ms=call.latency_ms,
+        )
+        for call in calls
+    ]
+    return ToolInvocation.objects.bulk_create(rows)

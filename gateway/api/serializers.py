@@ -8,7 +8,29 @@ from typing import Any
 from rest_framework import serializers
 
 from dit_project.api.serializers import RejectUnknownFieldsMixin
-from gateway.models import BudgetEnvelope, UsageEvent
+from gateway.models import BudgetEnvelope, ToolInvocation, UsageEvent
+
+
+class ToolInvocationSerializer(serializers.ModelSerializer[ToolInvocation]):
+    class Meta:
+        model = ToolInvocation
+        fields = [
+            "id",
+            "created_at",
+            "bot_id",
+            "guild_id",
+            "purpose",
+            "decision_id",
+            "task_id",
+            "step",
+            "tool",
+            "arguments",
+            "ok",
+            "error",
+            "result_chars",
+            "latency_ms",
+        ]
+        read_only_fields = fields
 
 
 class UsageEventSerializer(serializers.ModelSerializer[UsageEvent]):

@@ -3,10 +3,11 @@
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from gateway.api.views import BudgetEnvelopeViewSet, UsageEventViewSet, UsageSummaryView
+from gateway.api.views import BudgetEnvelopeViewSet, ToolInvocationViewSet, UsageEventViewSet, UsageSummaryView
 
 router = SimpleRouter()
 router.register("gateway/usage-events", UsageEventViewSet, basename="gateway-usage-event")
+router.register("gateway/tool-calls", ToolInvocationViewSet, basename="gateway-tool-call")
 router.register("gateway/budget-envelopes", BudgetEnvelopeViewSet, basename="gateway-budget-envelope")
 
 urlpatterns: list[URLPattern | URLResolver] = [

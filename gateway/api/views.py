@@ -1,4 +1,4 @@
-"""API views of the gateway: usage events and the usage summary (read), budget envelopes (staff writes)."""
+"""API views of the gateway: usage events, tool calls and the usage summary (read), budget envelopes (staff writes)."""
 
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ from dit_project.api.filters import UtcIsoDateTimeFilter
 from gateway.api.serializers import (
     BudgetEnvelopeInputSerializer,
     BudgetEnvelopeSerializer,
+    ToolInvocationSerializer,
     UsageEventSerializer,
     UsageSummaryQuerySerializer,
     UsageSummarySerializer,
 )
 from gateway.choices import Outcome, Purpose
 from gateway.errors import BadRequest
-from gateway.models import BudgetEnvelope, UsageEvent
+from gateway.models import BudgetEnvelope, ToolInvocation, UsageEvent
 from gateway.selectors import usage_event_list, usage_summary
 from gateway.services import budget_envelope_create, budget_envelope_update
 
@@ -52,6 +53,24 @@ class UsageEventViewSet(viewsets.ReadOnlyModelViewSet[UsageEvent]):
 
     def get_queryset(self) -> QuerySet[UsageEvent]:
         return usage_event_list()
+
+
+class ToolInvocationFilter(django_filters.FilterSet):
+    since = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = ToolInvocation
+        fields = ["guild_id", "bot_id", "purpose", "decision_id", "task_id", "tool", "ok"]
+
+
+class ToolInvocationViewSet(viewsets.ReadOnlyModelViewSet[ToolInvocation]):
+    """Every tool call a model made, with its decision or task; filter by decision, tool and outcome."""
+
+    serializer_class = ToolInvocationSerializer
+    filterset_class = ToolInvocationFilter
+    ordering_fields = ["created_at", "latency_ms"]
+    queryset = ToolInvocation.objects.order_by("-created_at", "-id")
 
 
 class BudgetEnvelopeFilter(django_filters.FilterSet):

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import redis
-import uvicorn
-from django.db import connections
 
 from gateway.models import Provider
 from gateway.tests.factories import ProviderFactory
 from tests.redis_keys import redis_key_prefix
 from tests.servers.openai_server import OpenAIServer
+from tests.servers.project_server import project_server
 
 
 @pytest.fixture(autouse=True)
@@ -65,25 +62,5 @@ def provider_on(db: Any) -> Callable[..., Provider]:
 @pytest.fixture
 def gateway_server(transactional_db: Any) -> Iterator[str]:
     """The whole project under uvicorn (ASGI) on 127.0.0.1 with a free port; yields the base URL."""
-    config = uvicorn.Config(
-        "dit_project.asgi:application",
-        host="127.0.0.1",
-        port=0,
-        log_level="warning",
-        lifespan="off",
-        access_log=False,
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="gateway-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
-    connections.close_all()
+    with project_server(ws="none", name="gateway-uvicorn") as url:
+        yield url
