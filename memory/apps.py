@@ -8,4 +8,12 @@ class MemoryConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from memory import triggers  # noqa: F401  (declares transcript retention)
+        """Declare memory's reactor triggers, connect the callback stamp, register memory's tools."""
+        from memory import (
+            signals,
+            tools,
+            triggers,  # noqa: F401  (declares archiving, epochs, extraction, consolidation, retention)
+        )
+
+        signals.connect()
+        tools.register()

@@ -39,3 +39,79 @@ class ContextItemKind(models.TextChoices):
     """What a piece of assembled context is; each memory layer adds its own kind."""
 
     MESSAGE = "message", "Message"
+    CORE = "core", "Pinned core block"
+    DOSSIER = "dossier", "Dossier"
+    HIGHLIGHT = "highlight", "Highlight (verbatim)"
+    FACT = "fact", "Fact"
+    LORE = "lore", "Group lore"
+    ARCHIVE = "archive", "Archived message"
+    EPOCH = "epoch", "Epoch summary"
+    HEADING = "heading", "Section heading"
+    GAP = "gap", "What a lens looked for and did not find (recorded, never shown)"
+
+
+class Visibility(models.TextChoices):
+    """Who may see a memory row: the guild it came from, or only the direct-message conversation it came from."""
+
+    GUILD = "guild", "Guild: any turn in this guild"
+    DM = "dm", "Direct message: never in a guild prompt"
+
+
+class HighlightKind(models.TextChoices):
+    """What kind of moment a verbatim highlight preserves."""
+
+    QUOTE = "quote", "Quote"
+    JOKE = "joke", "Joke that landed"
+    HOT_TAKE = "hot-take", "Hot take"
+    SELF_DISCLOSURE = "self-disclosure", "Self-disclosure"
+    OPINION = "opinion", "Opinion"
+    CALLBACK = "callback", "Callback"
+    PHRASE = "phrase", "Memorable phrase"
+
+
+class LoreKind(models.TextChoices):
+    """What a piece of group lore describes about the group as a unit."""
+
+    RIVALRY = "rivalry", "Who argues with whom"
+    RUNNING_JOKE = "running-joke", "Running joke"
+    VOCABULARY = "vocabulary", "Shared vocabulary"
+    RITUAL = "ritual", "Ritual or habit"
+    ALLIANCE = "alliance", "Who sides with whom"
+
+
+class CoreBlockScope(models.TextChoices):
+    """What a pinned core block is about: the persona, the guild, a channel or a user."""
+
+    PERSONA = "persona", "Persona"
+    GUILD = "guild", "Guild"
+    CHANNEL = "channel", "Channel"
+    USER = "user", "User"
+
+
+class EpochStatus(models.TextChoices):
+    """Where an epoch is in its life: closed and waiting for its summary, summarized, or failed."""
+
+    CLOSED = "closed", "Closed, summary pending"
+    SUMMARIZED = "summarized", "Summarized"
+    FAILED = "failed", "Summary failed"
+
+
+class ForgetStatus(models.TextChoices):
+    """How a forget-me request went."""
+
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ForgetRequester(models.TextChoices):
+    """Who asked for a member to be forgotten."""
+
+    MEMBER = "member", "The member, in chat"
+    ADMIN = "admin", "An admin, in admin"
+
+
+class EmbeddingProvider(models.TextChoices):
+    """Where embedding vectors come from: the bundled local model or the gateway's embed purpose."""
+
+    LOCAL = "local", "Local all-MiniLM-L6-v2 (offline)"
+    GATEWAY = "gateway", "Gateway embed purpose (OpenAI-compatible)"

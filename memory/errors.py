@@ -31,3 +31,24 @@ class UnknownContextStrategy(ApplicationError):
 
     code = "unknown_context_strategy"
     status = 400
+
+
+class MemoryWriteRefused(ApplicationError):
+    """A derived memory row was asked for without what every row needs (sources in one scope, a subject)."""
+
+    code = "memory_write_refused"
+    status = 400
+
+
+class EpochError(ApplicationError):
+    """An epoch cannot be closed or summarized as asked; the message says why."""
+
+    code = "epoch_error"
+    status = 400
+
+
+class ForgetError(ApplicationError):
+    """A forget-me request cannot be carried out as given."""
+
+    code = "forget_error"
+    status = 400

@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import OuterRef, QuerySet, Subquery
 
 from dit_project.errors import ApplicationError
@@ -160,7 +162,7 @@ def recent_activity(
 ) -> RecentActivity:
     """The channel's last `channel_size` messages and the guild's last `elsewhere_size` elsewhere, in one query."""
     if is_dm or not guild_id:
-        rows = list(_newest_first(_rows().filter(is_dm=True, guild_id="", channel_id=channel_id), channel_size, None))
+        rows = _run(_recent_sql(channel_size, 0), guild_id="", channel_id=channel_id)
         return RecentActivity(
             guild_id="",
             channel_id=channel_id,
@@ -168,10 +170,7 @@ def recent_activity(
             elsewhere=(),
             channel_limit=channel_size,
         )
-    guild_rows = _rows().filter(guild_id=guild_id, is_dm=False)
-    current = _newest_first(guild_rows.filter(channel_id=channel_id), channel_size, None)
-    elsewhere = _newest_first(guild_rows.exclude(channel_id=channel_id), elsewhere_size, None)
-    rows = list(current.union(elsewhere, all=True))
+    rows = _run(_recent_sql(channel_size, elsewhere_size), guild_id=guild_id, channel_id=channel_id)
     ordered = sorted(rows, key=lambda row: (row[_CREATED_AT], row[_SEQ]))
     return RecentActivity(
         guild_id=guild_id,
@@ -180,6 +179,42 @@ def recent_activity(
         elsewhere=tuple(_items(row for row in ordered if row[_CHANNEL] != channel_id)),
         channel_limit=channel_size,
     )
+
+
+# Stand-ins for a turn's guild and channel while the SQL of `recent_activity` is compiled once per shape.
+_GUILD_MARK = "\x00guild"
+_CHANNEL_MARK = "\x00channel"
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledRead:
+    sql: str
+    params: tuple[Any, ...]
+
+
+@cache
+def _recent_sql(channel_size: int, elsewhere_size: int) -> _CompiledRead:
+    """The SQL of a turn's one read, compiled by the ORM once per shape (every turn runs the same query).
+
+    `elsewhere_size` 0 is a DM's read: that DM channel alone. Compiling the union costs more than running it.
+    """
+    if elsewhere_size == 0:
+        query = _newest_first(_rows().filter(is_dm=True, guild_id="", channel_id=_CHANNEL_MARK), channel_size, None)
+    else:
+        guild_rows = _rows().filter(guild_id=_GUILD_MARK, is_dm=False)
+        current = _newest_first(guild_rows.filter(channel_id=_CHANNEL_MARK), channel_size, None)
+        elsewhere = _newest_first(guild_rows.exclude(channel_id=_CHANNEL_MARK), elsewhere_size, None)
+        query = current.union(elsewhere, all=True)
+    sql, params = query.query.get_compiler(connection=connection).as_sql()
+    return _CompiledRead(sql=sql, params=tuple(params))
+
+
+def _run(read: _CompiledRead, *, guild_id: str, channel_id: str) -> list[tuple[Any, ...]]:
+    # None of the columns read needs a converter of Django's: the driver's values are the ORM's values.
+    params = [guild_id if p == _GUILD_MARK else channel_id if p == _CHANNEL_MARK else p for p in read.params]
+    with connection.cursor() as cursor:
+        cursor.execute(read.sql, params)
+        return list(cursor.fetchall())
 
 
 def narrow_live(channel_id: str, n: int = DEFAULT_NARROW_SIZE) -> list[LiveItem]:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from memory.context.types import AssembledContext, ContextItem, ContextStrategy, Provenance, ContextScope  # isort: skip
-from memory.context.assembler import FALLBACK_STRATEGY, aassemble_context, assemble_context
+from memory.context.assembler import aassemble_context, assemble_context
 from memory.context.boundary import Boundary
 from memory.context.registry import StrategyRegistry
 from memory.context.strategies import default_registry
 
 __all__ = [
-    "FALLBACK_STRATEGY",
     "AssembledContext",
     "Boundary",
     "ContextItem",

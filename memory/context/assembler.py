@@ -1,4 +1,9 @@
-"""Context assembly: run the disposition's strategy for a turn, then pass its output through the boundary."""
+"""Context assembly: run the disposition's strategy for a turn, then pass its output through the boundary.
+
+No strategy falls back silently: every declared id has an implementation, a registry without one is a
+configuration error, and a strategy with nothing to say returns an empty block marked `empty`, with its
+reason, for the decision log to record.
+"""
 
 from __future__ import annotations
 
@@ -7,41 +12,44 @@ from types import MappingProxyType
 from asgiref.sync import sync_to_async
 
 from dit_project.errors import ConfigurationError
-from memory.choices import ContextStrategyId
+from memory.choices import ContextItemKind, ContextStrategyId
 from memory.context.boundary import Boundary
 from memory.context.registry import StrategyRegistry
 from memory.context.strategies import default_registry
-from memory.context.types import AssembledContext, ContextScope
+from memory.context.types import AssembledContext, ContextScope, empty_reason_of
+from memory.embedding.tokens import count_tokens
 from memory.errors import UnknownContextStrategy
-
-# What an id without an implementation yet is assembled with.
-FALLBACK_STRATEGY = ContextStrategyId.LIVE
 
 
 def assemble_context(
     *, strategy: ContextStrategyId | str, turn: ContextScope, registry: StrategyRegistry | None = None
 ) -> AssembledContext:
-    """Assemble the context block for a turn with the named strategy (falling back to `live`), within the boundary."""
+    """Assemble the context block for a turn with the named strategy, within the boundary."""
     requested = _strategy_id(strategy)
     registry = default_registry if registry is None else registry
-    metadata: dict[str, str | int] = {"requested_strategy": requested.value}
     chosen = registry.get(requested)
-    fallback = chosen is None
     if chosen is None:
-        chosen = registry.get(FALLBACK_STRATEGY)
-        if chosen is None:
-            raise ConfigurationError(f"no implementation of the fallback context strategy {FALLBACK_STRATEGY}")
-        metadata["fallback_reason"] = (
-            f"context strategy {requested.value} is not implemented yet; assembled with {FALLBACK_STRATEGY.value}"
-        )
-    items, dropped = Boundary(turn).apply(chosen.gather(turn))
+        raise ConfigurationError(f"no implementation of the context strategy {requested.value} is registered")
+    metadata: dict[str, str | int] = {"requested_strategy": requested.value}
+    gathered, dropped = Boundary(turn).apply(chosen.gather(turn))
     metadata["dropped_by_boundary"] = dropped
+    gaps = tuple(item.text for item in gathered if item.kind == ContextItemKind.GAP)
+    items = tuple(item for item in gathered if item.kind != ContextItemKind.GAP)
+    substance = [item for item in items if item.kind != ContextItemKind.HEADING]
+    empty = not substance and requested != ContextStrategyId.NONE
+    if empty:
+        # Headings alone say nothing: the synthesizer gets no block, the decision gets the reason.
+        items = ()
+    text = "\n".join(item.text for item in items)
     return AssembledContext(
         items=items,
-        text="\n".join(item.text for item in items),
+        text=text,
         strategy_used=ContextStrategyId(chosen.strategy_id),
-        fallback=fallback,
         metadata=MappingProxyType(metadata),
+        empty=empty,
+        empty_reason=("; ".join(gaps) or empty_reason_of(chosen)) if empty else "",
+        tokens=count_tokens(text),
+        gaps=gaps,
     )
 
 

@@ -10,6 +10,9 @@ from typing import Protocol
 from memory.choices import ContextItemKind, ContextStrategyId
 from memory.errors import InvalidContextScope
 from memory.live import RecentActivity
+from memory.provenance import Provenance
+
+__all__ = ["AssembledContext", "ContextItem", "ContextScope", "ContextStrategy", "Provenance", "empty_reason_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,15 @@ class ContextScope:
     is_dm: bool
     requester_id: str
     present_user_ids: frozenset[str] = field(default_factory=frozenset)
+    # What the turn is about (the message being answered, or the channel's current topic); strategies that
+    # search memory use it, and fall back to the channel's recent words when it is empty.
+    topic: str = ""
+    # The one person archive-person-deep digs into; the requester when empty.
+    focus_user_id: str = ""
+    # The moment of the turn (tests and replays pin it); now when None.
+    now: datetime | None = None
+    # Seeds serendipity's sample, so a replayed decision assembles the same context.
+    seed: int = 0
     # The transcript the turn already read (its channel's and the guild's latest messages), when it did:
     # strategies on the live window use it instead of reading the same rows again.
     recent: RecentActivity | None = field(default=None, compare=False, repr=False)
@@ -42,20 +54,6 @@ class ContextScope:
 
 
 @dataclass(frozen=True, slots=True)
-class Provenance:
-    """Where a piece of context came from: the boundary decides on this alone.
-
-    `is_dm` is true when the material is drawn, wholly or partly, from direct messages; `subject_user_ids`
-    are the people the material is by or about.
-    """
-
-    guild_id: str
-    channel_id: str
-    is_dm: bool
-    subject_user_ids: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
 class ContextItem:
     """One rendered piece of context (a message line, later a dossier or highlight) and its provenance."""
 
@@ -73,8 +71,15 @@ class AssembledContext:
     items: tuple[ContextItem, ...]
     text: str
     strategy_used: ContextStrategyId
-    fallback: bool
     metadata: Mapping[str, str | int]
+    # True when the strategy had nothing to say for this turn (no silent stand-in is assembled instead);
+    # `empty_reason` says why, for the decision log and admin.
+    empty: bool = False
+    empty_reason: str = ""
+    tokens: int = 0
+    # What the lens looked for and did not find, even when it still had something to show (a callback-primed
+    # block with no ripe callback shows the live window, and says no callback was primed).
+    gaps: tuple[str, ...] = ()
 
 
 class ContextStrategy(Protocol):
@@ -86,5 +91,11 @@ class ContextStrategy(Protocol):
         ...
 
     def gather(self, turn: ContextScope) -> Sequence[ContextItem]:
-        """Collect the items this lens shows for the turn."""
+        """Collect the items this lens shows for the turn, within the strategy's own token budget."""
         ...
+
+
+def empty_reason_of(strategy: ContextStrategy) -> str:
+    """What a strategy says when it has nothing for a turn (its `empty_reason`, or a generic line)."""
+    reason = getattr(strategy, "empty_reason", "")
+    return str(reason) if reason else f"{strategy.strategy_id} found nothing for this turn"

@@ -11,9 +11,9 @@ from asgiref.sync import sync_to_async
 from django.db import connections
 from django.utils import timezone
 
+from dit_project.errors import ConfigurationError
 from memory.choices import ContextStrategyId
 from memory.context import (
-    FALLBACK_STRATEGY,
     ContextItem,
     ContextScope,
     StrategyRegistry,
@@ -69,12 +69,8 @@ def test_the_seventeen_strategy_ids_of_the_plan_are_declared():
     assert ContextStrategyId.values == PLANNED_STRATEGY_IDS
 
 
-def test_none_live_and_narrow_live_are_implemented():
-    assert default_registry.implemented() == {
-        ContextStrategyId.NONE,
-        ContextStrategyId.NARROW_LIVE,
-        ContextStrategyId.LIVE,
-    }
+def test_every_declared_strategy_is_implemented():
+    assert default_registry.implemented() == set(ContextStrategyId)
 
 
 def test_the_none_strategy_assembles_nothing(now):
@@ -82,7 +78,7 @@ def test_the_none_strategy_assembles_nothing(now):
 
     context = assemble_context(strategy="none", turn=GUILD_TURN)
 
-    assert (context.items, context.text, context.fallback) == ((), "", False)
+    assert (context.items, context.text, context.empty) == ((), "", False)
     assert context.strategy_used == ContextStrategyId.NONE
 
 
@@ -131,16 +127,19 @@ def test_narrow_live_assembles_the_current_channels_last_five_messages(now):
     assert [line.split(": ", 1)[1] for line in context.text.splitlines()] == [f"general {n}" for n in range(2, 7)]
 
 
-def test_an_unimplemented_strategy_falls_back_to_live_and_says_so(now):
+def test_a_strategy_with_nothing_to_say_assembles_nothing_and_says_why(now):
     _say(now, 1, content="hey")
 
-    context = assemble_context(strategy="serendipity", turn=GUILD_TURN)
+    context = assemble_context(strategy="epochs-only", turn=GUILD_TURN)
 
-    assert context.fallback is True
-    assert context.strategy_used == FALLBACK_STRATEGY == ContextStrategyId.LIVE
-    assert context.metadata["requested_strategy"] == "serendipity"
-    assert "serendipity is not implemented" in str(context.metadata["fallback_reason"])
-    assert context.text == "[#general] alice (u:u-alice): hey"
+    assert context.strategy_used == ContextStrategyId.EPOCHS_ONLY
+    assert (context.items, context.text, context.empty) == ((), "", True)
+    assert context.empty_reason == "no conversation epoch has been summarized yet"
+
+
+def test_a_registry_without_the_requested_strategy_is_a_configuration_error_not_a_fallback(now):
+    with pytest.raises(ConfigurationError, match="serendipity"):
+        assemble_context(strategy="serendipity", turn=GUILD_TURN, registry=StrategyRegistry((LiveStrategy(),)))
 
 
 def test_an_unknown_strategy_id_is_refused_naming_the_known_ones():

@@ -1,4 +1,4 @@
-"""Models of the memory app: the immutable transcript and its edit revisions."""
+"""The immutable transcript and its edit revisions: the raw record every memory layer is derived from."""
 
 from __future__ import annotations
 
@@ -98,6 +98,13 @@ class Transcript(ImmutableTranscriptModel):
         indexes = (
             models.Index(fields=("guild_id", "created_at"), name="memory_tx_guild_created"),
             models.Index(fields=("channel_id", "created_at"), name="memory_tx_channel_created"),
+            # "Did anyone reply to this?" (unanswered questions, bot history): replies only, so ingest pays little.
+            models.Index(
+                fields=("reply_to_message_id",),
+                condition=~models.Q(reply_to_message_id=""),
+                name="memory_tx_reply_to",
+            ),
+            models.Index(fields=("guild_id", "author_id", "created_at"), name="memory_tx_guild_author"),
         )
 
     def __str__(self) -> str:

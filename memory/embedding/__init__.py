@@ -1,0 +1,1 @@
+"""Embeddings: the local MiniLM encoder, the provider interface, and offline token counting."""
