@@ -2,23 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any, cast
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.db.models.fields.json import KeyTextTransform
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from dispositions.forms import DispositionAdminForm, PersonaAdminForm, WhatIfForm
-from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
+from dispositions.models import (
+    DecisionReception,
+    Disposition,
+    DispositionDecision,
+    Persona,
+    PersonaDispositionWeight,
+    SubagentRun,
+)
+from dispositions.selectors import subagent_ignore_rates, with_reception
 from dispositions.services import decision_inputs, replay, what_if
 from dispositions.specs import CandidateScore
+from dit_project.admin import EstimatedCountPaginator
 from dit_project.errors import ApplicationError
 
 
@@ -148,15 +161,132 @@ class ChannelFilter(admin.SimpleListFilter):
         return queryset.filter(channel_id=value) if value else queryset
 
 
+def milliseconds(value: float | None) -> str:
+    """A latency as a reader wants it: whole milliseconds (one decimal below ten), or a dash."""
+    if value is None:
+        return "-"
+    return f"{value:.1f} ms" if value < 10 else f"{value:,.0f} ms"
+
+
+def outcome_block(outcome: Mapping[str, Any]) -> SafeString:
+    """A decision's outcome as an indented block: keys sorted, the ending first."""
+    if not outcome:
+        return format_html("<em>{}</em>", "not yet known")
+    ordered = {"end": outcome["end"], **outcome} if "end" in outcome else dict(outcome)
+    text = json.dumps(ordered, indent=2, ensure_ascii=False, default=str)
+    return format_html('<pre class="dispositions-outcome" style="white-space:pre-wrap;margin:0">{}</pre>', text)
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    """How the turn ended (the outcome's `end`, written by the host)."""
+
+    title = "outcome"
+    parameter_name = "outcome_end"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        endings = (
+            DispositionDecision.objects.annotate(ending=KeyTextTransform("end", "outcome"))
+            .exclude(ending=None)
+            .order_by("ending")
+            .values_list("ending", flat=True)
+            .distinct()[:20]
+        )
+        return [(ending, ending.replace("_", " ")) for ending in endings]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(outcome__end=value) if value else queryset
+
+
 class SubagentRunInline(admin.TabularInline[SubagentRun, DispositionDecision]):
     model = SubagentRun
-    fields = ["persona", "latency_ms", "cost_usd", "model_used", "error"]
-    readonly_fields = ["persona", "latency_ms", "cost_usd", "model_used", "error"]
+    fields = ["persona", "latency", "cost_usd", "model_used", "uptake", "ignored", "error"]
+    readonly_fields = ["persona", "latency", "cost_usd", "model_used", "uptake", "ignored", "error"]
     extra = 0
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description="latency")
+    def latency(self, obj: SubagentRun) -> str:
+        """The run's latency, rounded."""
+        return milliseconds(obj.latency_ms)
+
+
+# The window of the ignore rates shown above the research runs' list.
+IGNORE_RATE_DAYS = 7
+
+
+@admin.register(SubagentRun)
+class SubagentRunAdmin(admin.ModelAdmin[SubagentRun]):
+    """Research persona runs; above the list, each persona's ignore rate over the last days (the tuning signal)."""
+
+    change_list_template = "admin/dispositions/subagentrun/change_list.html"
+    list_display = ["id", "created_at", "decision", "persona", "latency", "uptake", "ignored", "model_used", "failed"]
+    list_filter = ["persona", "ignored", "created_at"]
+    list_select_related = ["decision"]
+    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    readonly_fields = [
+        "decision",
+        "persona",
+        "input_payload",
+        "output_payload",
+        "latency_ms",
+        "cost_usd",
+        "model_used",
+        "error",
+        "uptake",
+        "ignored",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: SubagentRun | None = None) -> bool:
+        return False
+
+    @admin.display(description="latency")
+    def latency(self, obj: SubagentRun) -> str:
+        """The run's latency, rounded."""
+        return milliseconds(obj.latency_ms)
+
+    @admin.display(description="failed", boolean=True)
+    def failed(self, obj: SubagentRun) -> bool:
+        """Whether the run gave no payload."""
+        return bool(obj.error)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list, with each persona's ignore rate over the last IGNORE_RATE_DAYS days above it."""
+        until = timezone.now()
+        since = until - timedelta(days=IGNORE_RATE_DAYS)
+        context = {**(extra_context or {}), "ignore_rates": subagent_ignore_rates(since=since, until=until)}
+        context["ignore_rate_days"] = IGNORE_RATE_DAYS
+        return super().changelist_view(request, extra_context=context)
+
+
+class DecisionReceptionInline(admin.TabularInline[DecisionReception, DispositionDecision]):
+    model = DecisionReception
+    fields = ["kind", "at", "user_id", "message_id", "by_message_id", "detail"]
+    readonly_fields = ["kind", "at", "user_id", "message_id", "by_message_id", "detail"]
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "reception (how its messages landed)"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def reception_summary(rows: Iterable[Mapping[str, Any]] | None) -> str:
+    """Receptions as counts per kind ("2 reaction, 1 reply"), or "-" when nothing was recorded yet."""
+    counts: dict[str, int] = {}
+    for row in rows or ():
+        counts[str(row["kind"])] = counts.get(str(row["kind"]), 0) + 1
+    return ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "-"
 
 
 @admin.register(DispositionDecision)
@@ -173,16 +303,19 @@ class DispositionDecisionAdmin(admin.ModelAdmin[DispositionDecision]):
         "tiebreak_ran",
         "channel_id",
         "persona",
-        "router_latency_ms",
+        "ending",
+        "reception",
+        "router_latency",
+        "turn_latency",
     ]
-    list_filter = ["trigger_kind", "chosen_disposition", "output_shape", ChannelFilter, "created_at"]
+    list_filter = ["trigger_kind", "chosen_disposition", "output_shape", OutcomeFilter, ChannelFilter, "created_at"]
     list_select_related = ["chosen_disposition", "persona"]
     date_hierarchy = "created_at"
     search_fields = ["inbound_message_id", "chosen_slug"]
     show_full_result_count = False
     list_per_page = 50
     actions = ["replay_selected"]
-    inlines = [SubagentRunInline]
+    inlines = [DecisionReceptionInline, SubagentRunInline]
     fieldsets = [
         (
             None,
@@ -214,11 +347,12 @@ class DispositionDecisionAdmin(admin.ModelAdmin[DispositionDecision]):
             "Turn",
             {
                 "fields": [
-                    ("router_latency_ms", "latency_ms"),
+                    ("router_latency", "turn_latency"),
                     ("cost_usd", "model_used"),
                     ("beat_count", "scheduled_followup_id"),
                     "interruption",
-                    "outcome",
+                    ("ending", "reception"),
+                    "outcome_block",
                 ]
             },
         ),
@@ -240,10 +374,44 @@ class DispositionDecisionAdmin(admin.ModelAdmin[DispositionDecision]):
         if match is not None and match.url_name == "dispositions_dispositiondecision_changelist":
             # The list shows none of the JSON logs; loading them for 50 rows is most of the page's cost.
             decisions = decisions.defer("router_inputs", "candidate_scores", "gates", "dimensions_used", "outcome")
+            decisions = decisions.annotate(outcome_end=KeyTextTransform("end", "outcome"))
+            decisions = with_reception(decisions)
         return decisions
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in DispositionDecision._meta.fields] + ["scores"]
+        computed = ["scores", "router_latency", "turn_latency", "ending", "reception", "outcome_block"]
+        return [field.name for field in DispositionDecision._meta.fields] + computed
+
+    @admin.display(description="router latency", ordering="router_latency_ms")
+    def router_latency(self, obj: DispositionDecision) -> str:
+        """The router's time, rounded."""
+        return milliseconds(obj.router_latency_ms)
+
+    @admin.display(description="turn latency", ordering="latency_ms")
+    def turn_latency(self, obj: DispositionDecision) -> str:
+        """The whole turn's time, rounded."""
+        return milliseconds(obj.latency_ms)
+
+    @admin.display(description="outcome", ordering="outcome_end")
+    def ending(self, obj: DispositionDecision) -> str:
+        """How the turn ended; the list reads it from an annotation, not the deferred outcome."""
+        end = getattr(obj, "outcome_end", None)
+        if end is None and "outcome" in obj.__dict__:
+            end = (obj.outcome or {}).get("end")
+        return str(end).replace("_", " ") if end else "-"
+
+    @admin.display(description="reception")
+    def reception(self, obj: DispositionDecision) -> str:
+        """How the turn's messages landed, counted per kind (read in the list's own query)."""
+        rows = getattr(obj, "reception_rows", None)
+        if rows is None:
+            rows = obj.receptions.values("kind")
+        return reception_summary(rows)
+
+    @admin.display(description="outcome in full")
+    def outcome_block(self, obj: DispositionDecision) -> SafeString:
+        """The whole outcome, formatted."""
+        return outcome_block(obj.outcome)
 
     @admin.display(description="scores and reasons")
     def scores(self, obj: DispositionDecision) -> SafeString:
@@ -337,3 +505,24 @@ class DispositionDecisionAdmin(admin.ModelAdmin[DispositionDecision]):
             )
         else:
             self.message_user(request, f"All {matched} replayed to the same choice.", level=messages.SUCCESS)
+
+
+@admin.register(DecisionReception)
+class DecisionReceptionAdmin(admin.ModelAdmin[DecisionReception]):
+    list_display = ["id", "at", "kind", "decision", "chosen", "user_id", "message_id", "by_message_id"]
+    list_filter = ["kind", "at"]
+    list_select_related = ["decision"]
+    search_fields = ["message_id", "by_message_id", "user_id"]
+    show_full_result_count = False
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="disposition", ordering="decision__chosen_slug")
+    def chosen(self, obj: DecisionReception) -> str:
+        """The disposition the decision chose."""
+        return obj.decision.chosen_slug

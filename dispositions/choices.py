@@ -18,6 +18,17 @@ class ReasoningDepth(models.TextChoices):
 # The context strategies are memory's (one module per strategy lives there): one list, declared once.
 ContextStrategy = ContextStrategyId
 
+# Lenses that carry the guild's live window: an addressed turn explores only among these off-axis, so the
+# reply still sees the conversation it answers.
+LIVE_WINDOW_STRATEGIES: tuple[str, ...] = (
+    ContextStrategy.LIVE,
+    ContextStrategy.LIVE_DOSSIERS,
+    ContextStrategy.LIVE_LORE,
+    ContextStrategy.LIVE_LORE_DOSSIERS,
+    ContextStrategy.CALLBACK_PRIMED,
+    ContextStrategy.FULL_RICH,
+)
+
 
 class Voice(models.TextChoices):
     """The register the synthesizer speaks in."""
@@ -108,3 +119,33 @@ class InterruptionHandling(models.TextChoices):
     ABORTED = "aborted", "Aborted the rest"
     FOLDED = "folded", "Folded the interruption in"
     CONTINUED = "continued", "Continued as planned"
+
+
+class Register(models.TextChoices):
+    """The tone of the message a turn answers, as the host read it (blank: nothing in particular)."""
+
+    NEUTRAL = "", "Neutral"
+    DISTRESS = "distress", "Distress (a loss, a bad day)"
+    GRATITUDE = "gratitude", "Gratitude"
+    TEASE_INVITE = "tease-invite", "An invitation to be teased"
+    HOSTILE = "hostile", "Hostility toward the bot"
+
+
+class QuestionKind(models.TextChoices):
+    """What a question asks for, as the host read it (blank: the turn answers no question)."""
+
+    NONE = "", "No question"
+    FACT = "fact", "A plain fact"
+    EXPLAIN = "explain", "An explanation"
+    OPINION = "opinion", "An opinion"
+    SETTLE = "settle", "Settling a disagreement"
+    PERSONAL = "personal", "About the people in the chat"
+
+
+class ReceptionKind(models.TextChoices):
+    """How a bot's message landed: someone reacted, replied, quoted it later, or nobody did anything."""
+
+    REACTION = "reaction", "Reaction"
+    REPLY = "reply", "Reply"
+    QUOTE = "quote", "Quote"
+    SILENCE = "silence", "Silence"

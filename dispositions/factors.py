@@ -16,7 +16,9 @@ from dispositions.choices import (
     ContextStrategy,
     FollowupBias,
     OutputShape,
+    QuestionKind,
     ReasoningDepth,
+    Register,
     RiskAppetite,
     SearchPosture,
     TriggerKind,
@@ -68,6 +70,20 @@ _LULL_STRATEGY: dict[str, float] = {
 _HEAT_STRATEGY: dict[str, float] = {ContextStrategy.CONTRASTING: 1.0}
 _HEAT_POSTURE: dict[str, float] = {SearchPosture.CONTRADICTION_HUNT: 0.5}
 _HEAT_VOICE: dict[str, float] = {Voice.SINCERE: 0.5}
+# What fits a distressed person: plain, warm voices; playful and cutting ones are cooled.
+_DISTRESS_VOICE: dict[str, float] = {Voice.SINCERE: 2.0, Voice.ENCOURAGING: 2.0, Voice.NOSTALGIC: 1.2}
+_DISTRESS_COOLED = frozenset({Voice.PLAYFUL, Voice.SHARP, Voice.CONTRARIAN, Voice.DEADPAN, Voice.INDIFFERENT})
+# Voices and strategies that fit a moment nobody prompted: noticing, calling back, wandering.
+_UNPROMPTED_VOICES = frozenset({Voice.OBSERVATIONAL, Voice.NOSTALGIC, Voice.FACT_DROP})
+_UNPROMPTED_STRATEGIES = frozenset(
+    {
+        ContextStrategy.SERENDIPITY,
+        ContextStrategy.BOT_HISTORY,
+        ContextStrategy.TIME_SHIFTED,
+        ContextStrategy.EPOCHS_ONLY,
+        ContextStrategy.CALLBACK_PRIMED,
+    }
+)
 _AFFINITY_CAP = 1.5
 
 # Self-followup bias: (dimension, value, multiplier). A follow-up earns its place against the moment
@@ -129,6 +145,15 @@ class Reading:
     bot_just_spoke: bool
     lurking: bool
     bias_rules: tuple[tuple[str, str, float], ...]
+    # Judgement: what kind of moment this is.
+    sleepy: bool = False
+    announcement: bool = False
+    direct_question: bool = False
+    fresh_question: bool = False
+    open_question: bool = False
+    familiar: bool = False
+    tease_ok: bool = False
+    heated_aside: bool = False
 
     @property
     def budget_pressure(self) -> bool:
@@ -160,12 +185,15 @@ def affinity(spec: DispositionSpec, *tables: tuple[Mapping[str, float], str]) ->
 
 def forced_silence(moment: Moment, config: RouterConfig) -> str | None:
     """The gate that forces silent-listen, if any (first match wins, strongest first)."""
-    if moment.asleep:
+    if moment.asleep and not (moment.reactive and moment.directly_addressed):
+        # A mention at night is the persona's call (a sleepy line or nothing); anything else is not.
         return "asleep: only silent-listen"
     if moment.sender_threat_score >= config.threat_threshold:
         return f"sender threat {moment.sender_threat_score:.2f} >= {config.threat_threshold:.2f}: not engaged"
     if moment.sender_is_bot and not moment.bot_chain_allowed and moment.trigger == TriggerKind.REACTIVE:
         return "bot-authored message and bot chains not allowed: no reply chain"
+    if moment.trigger in _UNPROMPTED and moment.budget_remaining <= config.unprompted_budget_floor:
+        return f"budget nearly spent ({moment.budget_remaining:.0%} left): unprompted turns stay silent"
     if moment.unprompted_muted and moment.trigger in _UNPROMPTED:
         return "unprompted turns muted in this channel"
     if moment.said_to_someone_else and not moment.addressed and moment.trigger == TriggerKind.REACTIVE:
@@ -174,31 +202,52 @@ def forced_silence(moment: Moment, config: RouterConfig) -> str | None:
     return None
 
 
+def is_familiar(moment: Moment, config: RouterConfig) -> bool:
+    """Whether the bot knows the sender: enough of their messages seen, over long enough."""
+    first_seen = moment.sender_first_seen_seconds
+    return (
+        moment.sender_messages_seen >= config.familiar_messages
+        and first_seen is not None
+        and first_seen >= config.familiar_seconds
+    )
+
+
 def read_moment(moment: Moment, config: RouterConfig) -> Reading:
     """Everything about the moment that every candidate is scored against."""
     forced = forced_silence(moment, config)
     directly_addressed = moment.directly_addressed
     trigger = moment.trigger
+    reactive = trigger == TriggerKind.REACTIVE
     speculative = trigger == TriggerKind.SPECULATIVE
     budget = moment.budget_remaining
     exhausted = budget <= config.budget_exhausted
+    lurking = reactive and not moment.addressed and not moment.is_dm
+    # Questions left to the room that people have not taken up (the host counts only those in the bot's lane).
+    open_question = moment.unanswered_questions > 0
+    answering_question = (moment.addressed or moment.is_dm) and moment.question_detected
     lull_strength = 0.0
     busy_unprompted = False
     if speculative:
         if moment.lull_seconds >= config.lull_threshold_seconds:
             lull_strength = min(2.0, moment.lull_seconds / config.lull_threshold_seconds)
-        else:
+        elif not open_question:
             busy_unprompted = True
+    register = moment.register
+    familiar = is_familiar(moment, config)
+    sleepy = moment.asleep and reactive and directly_addressed
+    # Addressed, silence is off the table, unless the persona may let it pass: at night, when hostile, or when
+    # the question pinged about was answered already.
+    silence_allowed = sleepy or register == Register.HOSTILE or moment.already_answered
     return Reading(
         moment=moment,
         config=config,
         forced=forced,
         directly_addressed=directly_addressed,
-        no_silence=forced is None and directly_addressed,
+        no_silence=forced is None and directly_addressed and not silence_allowed,
         speculative=speculative,
         exhausted=exhausted,
         low_budget=not exhausted and budget < config.budget_low,
-        question=(1.0 if moment.question_detected else 0.0) + min(moment.unanswered_questions, 3),
+        question=(1.0 if answering_question else 0.0) + min(moment.unanswered_questions, 3),
         lull_strength=lull_strength,
         busy_unprompted=busy_unprompted,
         busy=moment.activity_per_minute >= config.busy_messages_per_minute and not directly_addressed,
@@ -207,8 +256,20 @@ def read_moment(moment: Moment, config: RouterConfig) -> Reading:
             and moment.seconds_since_bot_spoke < config.bot_cooldown_seconds
             and not directly_addressed
         ),
-        lurking=trigger == TriggerKind.REACTIVE and not moment.addressed and not moment.is_dm,
+        lurking=lurking,
         bias_rules=BIAS_RULES.get(moment.followup_bias or "", ()) if trigger == TriggerKind.SELF_FOLLOWUP else (),
+        sleepy=sleepy,
+        announcement=moment.announcement and not moment.addressed,
+        direct_question=reactive and directly_addressed and moment.question_detected,
+        fresh_question=lurking and moment.question_detected and not open_question,
+        open_question=open_question,
+        familiar=familiar,
+        # Only a person can be teased: a follow-up on the bot's own words has nobody to tease.
+        tease_ok=(
+            trigger == TriggerKind.SELF_FOLLOWUP
+            or (register not in _NO_TEASING and reactive and (familiar or register == Register.TEASE_INVITE))
+        ),
+        heated_aside=lurking and moment.heated_disagreement,
     )
 
 
@@ -220,6 +281,10 @@ def turn_gates(reading: Reading) -> tuple[str, ...]:
     if reading.no_silence:
         kind = "dm" if reading.moment.is_dm else reading.moment.address_kind
         gates.append(f"addressed ({kind}): silent removed")
+    if reading.sleepy and not reading.forced:
+        gates.append("quiet hours: a short sleepy line or nothing")
+    if reading.announcement and not reading.forced:
+        gates.append("announcement: at most a reaction")
     if reading.exhausted:
         gates.append(f"budget exhausted ({reading.moment.budget_remaining:.0%} left): only cheap or silent")
     return tuple(gates)
@@ -244,7 +309,109 @@ def elimination(spec: DispositionSpec, reading: Reading, persona: PersonaSpec, c
         return f"budget exhausted: cost {cost:.1f} above cheap ceiling {config.cheap_cost_ceiling:.1f}"
     if persona.weight(spec.slug) <= 0:
         return "persona weight 0"
+    if silent:
+        return None
+    for rule in JUDGEMENT_RULES:
+        reason = rule(spec, reading)
+        if reason is not None:
+            return reason
     return None
+
+
+# Judgement: what a speaking candidate may not do in this kind of moment (first match wins).
+
+_SHORT_SHAPES = frozenset({OutputShape.REACT_ONLY, OutputShape.SINGLE_LINE})
+PLAIN_ANSWER = 0.005
+
+
+def asleep_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """Quiet hours, addressed: a short, low-effort line (or the silence the persona may choose)."""
+    if reading.sleepy and (spec.reasoning_depth != ReasoningDepth.LOW or spec.output_shape != OutputShape.SINGLE_LINE):
+        return "quiet hours: only a short sleepy line"
+    return None
+
+
+def announcement_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """An announcement to everyone (@everyone, @here) gets at most a reaction."""
+    if reading.announcement and spec.output_shape != OutputShape.REACT_ONLY:
+        return "announcement: at most a reaction"
+    return None
+
+
+def already_answered_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """A ping about a question the bot has already answered gets no second reply (a reaction at most)."""
+    if reading.moment.already_answered and spec.output_shape != OutputShape.REACT_ONLY:
+        return "already answered: no second reply"
+    return None
+
+
+def direct_question_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """A question put to the bot, or one the bot takes up for the room, is answered in words, not a reaction."""
+    if (reading.direct_question or reading.open_question) and spec.output_shape == OutputShape.REACT_ONLY:
+        return "a question to answer: a reaction alone would not answer it"
+    return None
+
+
+# Moments teasing never meets: someone hurting, someone hostile (no escalating), someone saying thanks.
+_NO_TEASING = frozenset({Register.DISTRESS, Register.HOSTILE, Register.GRATITUDE})
+
+
+def teasing_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """Teasing (spicy) needs a sender the bot knows or one who asked for it; never on distress, hostility or thanks."""
+    if spec.risk_appetite != RiskAppetite.SPICY or reading.tease_ok:
+        return None
+    register = reading.moment.register
+    if register in _NO_TEASING:
+        return f"{register}: no teasing"
+    return "teasing needs familiarity or an invitation"
+
+
+def register_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """Distress gets words, not a lone reaction or a burst; thanks and hostility get something short."""
+    register = reading.moment.register
+    shape = spec.output_shape
+    if register == Register.DISTRESS and shape in (OutputShape.REACT_ONLY, OutputShape.BURST):
+        return "distress: not a reaction alone, not a burst"
+    if register in (Register.GRATITUDE, Register.HOSTILE) and shape not in _SHORT_SHAPES:
+        return f"{register}: a reaction or a short line"
+    return None
+
+
+def celebration_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """Good news or a joke that landed: a reaction, or a short line when it was said to the bot."""
+    if not reading.moment.celebration:
+        return None
+    if spec.output_shape not in _SHORT_SHAPES:
+        return "celebration: a reaction or a short line"
+    if not reading.moment.addressed and spec.output_shape != OutputShape.REACT_ONLY:
+        return "celebration said to the room: a reaction at most"
+    return None
+
+
+def fits_unprompted(spec: DispositionSpec) -> bool:
+    """Whether a disposition fits a moment nobody prompted: it notices, calls back or muses."""
+    return spec.speculative_only or spec.voice in _UNPROMPTED_VOICES or spec.context_strategy in _UNPROMPTED_STRATEGIES
+
+
+def unprompted_rule(spec: DispositionSpec, reading: Reading) -> str | None:
+    """An unprompted turn with nothing to answer picks what fits it (observing, calling back, musing) or nothing."""
+    if reading.speculative and not reading.open_question and not fits_unprompted(spec):
+        return "unprompted with nothing to answer: only observing, calling back or musing"
+    return None
+
+
+JudgementRule = Callable[[DispositionSpec, Reading], "str | None"]
+# In the order they are tried: the first that applies names why a candidate is out.
+JUDGEMENT_RULES: tuple[JudgementRule, ...] = (
+    asleep_rule,
+    announcement_rule,
+    already_answered_rule,
+    direct_question_rule,
+    teasing_rule,
+    register_rule,
+    celebration_rule,
+    unprompted_rule,
+)
 
 
 # Factors on silent-listen.
@@ -256,12 +423,32 @@ def silence_while_busy_unprompted(spec: DispositionSpec, reading: Reading, cost:
 
 
 def silence_against_open_question(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
-    """An open question wants an answer: listening is less likely."""
-    if not reading.question:
+    """A question put to the bot, or one left to the room that nobody took up, wants an answer."""
+    if not reading.question or reading.sleepy:
+        # At night the persona may let even a question wait until morning.
         return None
     # Squared: one open question may be for someone else; one asked again is for anyone.
     factor = 1.0 / (1.0 + reading.question) ** 2
+    if reading.open_question:
+        # Left to the room for a while, in the bot's lane, nobody answering: this is what the turn is for.
+        factor *= reading.config.open_question_silence
     return Factor(factor, f"open question wants an answer x{factor:.3f}")
+
+
+def silence_while_a_question_waits(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
+    """A question just asked and not put to the bot is for the people first: the bot waits."""
+    if not reading.fresh_question:
+        return None
+    odds = reading.config.question_wait_odds
+    return Factor(odds, f"a question just asked, not to the bot: people first x{odds:.2f}")
+
+
+def silence_in_an_argument(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
+    """People arguing, and nobody asked the bot: mostly it waits."""
+    if not reading.heated_aside:
+        return None
+    odds = reading.config.heat_listen_odds
+    return Factor(odds, f"an argument it was not asked into: waiting x{odds:.2f}")
 
 
 def silence_in_own_thread(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
@@ -273,9 +460,57 @@ def silence_in_own_thread(spec: DispositionSpec, reading: Reading, cost: float) 
 
 
 def reaction_under_address(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
-    """Addressed directly, a reaction alone under-answers."""
+    """Addressed directly, a reaction alone under-answers (good news and thanks aside)."""
+    moment = reading.moment
+    if moment.celebration or moment.register == Register.GRATITUDE:
+        return None
     if reading.directly_addressed and spec.output_shape == OutputShape.REACT_ONLY:
         return Factor(0.5, "addressed: a reaction alone under-answers x0.50")
+    return None
+
+
+def reaction_for_good_news(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
+    """Good news, a joke that landed, or thanks: a reaction is the natural answer."""
+    if spec.output_shape != OutputShape.REACT_ONLY:
+        return None
+    if reading.moment.celebration:
+        boost = reading.config.celebration_react_boost
+        return Factor(boost, f"good news or a joke that landed: a reaction fits x{boost:.2f}")
+    if reading.moment.register == Register.GRATITUDE:
+        return Factor(2.0, "thanks: a reaction is enough x2.00")
+    return None
+
+
+def register_voice(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
+    """Distress favours plain, warm voices and cools playful or cutting ones; an invitation favours teasing."""
+    register = reading.moment.register
+    if register == Register.DISTRESS:
+        if spec.voice in _DISTRESS_VOICE:
+            factor = _DISTRESS_VOICE[spec.voice]
+            return Factor(factor, f"distress: a {spec.voice} voice fits x{factor:.2f}")
+        if spec.voice in _DISTRESS_COOLED:
+            return Factor(0.5, f"distress: a {spec.voice} voice is cooled x0.50")
+    if register == Register.TEASE_INVITE and spec.risk_appetite == RiskAppetite.SPICY:
+        return Factor(3.0, "invited to tease x3.00")
+    return None
+
+
+def question_shape(spec: DispositionSpec, reading: Reading, cost: float) -> Factor | None:
+    """Shape follows what was asked: a plain fact gets one line, an explanation room to explain, a disagreement
+    to settle a weighing of both sides."""
+    kind = reading.moment.question_kind
+    if not reading.question:
+        return None
+    if kind == QuestionKind.FACT and spec.output_shape in _LONG_SHAPES:
+        # A factor, not an elimination: a persona with nothing shorter still answers.
+        return Factor(PLAIN_ANSWER, f"a plain question: a plain answer x{PLAIN_ANSWER:.2f}")
+    if kind == QuestionKind.EXPLAIN and spec.output_shape in _LONG_SHAPES:
+        return Factor(2.0, "asked to explain: room to explain x2.00")
+    if kind == QuestionKind.SETTLE:
+        fit = affinity(spec, (_HEAT_STRATEGY, "context_strategy"), (_HEAT_POSTURE, "search_posture"))
+        if fit:
+            factor = 1.0 + reading.config.heat_boost * fit
+            return Factor(factor, f"asked to settle it x{factor:.2f}")
     return None
 
 
@@ -305,7 +540,7 @@ def open_question(spec: DispositionSpec, reading: Reading, cost: float) -> Facto
     if not fit:
         return None
     factor = 1.0 + reading.config.question_boost * reading.question * fit
-    label = "repeated unanswered question" if reading.moment.unanswered_questions else "open question"
+    label = "a question left to the room" if reading.moment.unanswered_questions else "open question"
     return Factor(factor, f"{label} x{factor:.2f}")
 
 
@@ -405,10 +640,15 @@ CandidateFactor = Callable[[DispositionSpec, Reading, float], "Factor | None"]
 SILENCE_FACTORS: tuple[CandidateFactor, ...] = (
     silence_while_busy_unprompted,
     silence_against_open_question,
+    silence_while_a_question_waits,
+    silence_in_an_argument,
     silence_in_own_thread,
 )
 SPEAKING_FACTORS: tuple[CandidateFactor, ...] = (
     reaction_under_address,
+    reaction_for_good_news,
+    register_voice,
+    question_shape,
     bot_just_spoke,
     busy_channel,
     open_question,
@@ -436,13 +676,41 @@ def candidate_factors(spec: DispositionSpec, reading: Reading, cost: float) -> l
     return found
 
 
+def ambient_odds(moment: Moment, config: RouterConfig) -> tuple[float, str]:
+    """Listening odds for a message not said to the bot, budgeted per channel and time rather than per message.
+
+    The odds grow while people talk among themselves (each further message and person of the exchange adds a
+    share), while nobody has addressed the bot for a while, and for a while after the bot last spoke; good news
+    lowers them (a reaction is welcome). So a few lines of people chatting add up to a small chance, not one per
+    line.
+    """
+    odds = config.lurk_odds
+    parts: list[str] = []
+    since_addressed = moment.seconds_since_addressed
+    if since_addressed is None or since_addressed > config.addressed_recently_seconds:
+        odds *= config.unaddressed_listen_odds
+        parts.append("nobody talking to the bot")
+    if moment.exchange_humans >= 2 and moment.exchange_messages > 1:
+        # Each further message of the exchange, and each further person in it, leaves less room for the bot.
+        odds *= (1.0 + config.exchange_listen_step * (moment.exchange_messages - 1)) * (moment.exchange_humans - 1)
+        parts.append(f"{moment.exchange_humans} people, {moment.exchange_messages} messages among themselves")
+    since_spoke = moment.seconds_since_bot_spoke
+    if since_spoke is not None and since_spoke < config.ambient_cooldown_seconds:
+        odds *= config.ambient_cooldown_odds
+        parts.append(f"the bot spoke {since_spoke:.0f}s ago")
+    if moment.celebration:
+        odds *= config.celebration_listen_odds
+        parts.append("good news")
+    return odds, f"not addressed ({', '.join(parts) or 'the channel to itself'})"
+
+
 def listening_odds(reading: Reading, *, speaking_weight: float, silent_count: int) -> Factor | None:
     """The pressure against chatter: listening holds fixed odds against all speaking candidates together."""
     moment = reading.moment
     config = reading.config
     odds, label = 0.0, ""
     if reading.lurking:
-        odds, label = config.lurk_odds, "not addressed"
+        odds, label = ambient_odds(moment, config)
     elif moment.trigger == TriggerKind.SPECULATIVE:
         odds, label = config.speculative_listen_odds, "unprompted"
     elif moment.trigger == TriggerKind.SELF_FOLLOWUP:

@@ -17,6 +17,7 @@ from dispositions.choices import (
     InterruptionHandling,
     OutputShape,
     ReasoningDepth,
+    ReceptionKind,
     ResearchPersona,
     RiskAppetite,
     SearchPosture,
@@ -24,7 +25,14 @@ from dispositions.choices import (
     Voice,
 )
 
-__all__ = ["Disposition", "DispositionDecision", "Persona", "PersonaDispositionWeight", "SubagentRun"]
+__all__ = [
+    "DecisionReception",
+    "Disposition",
+    "DispositionDecision",
+    "Persona",
+    "PersonaDispositionWeight",
+    "SubagentRun",
+]
 
 
 # Persona weights multiply scores that become probabilities; past this the router's arithmetic overflows
@@ -298,6 +306,35 @@ class DispositionDecision(models.Model):
         return f"#{self.pk} {self.trigger_kind} -> {self.chosen_slug}"
 
 
+class DecisionReception(models.Model):
+    """How one of a decision's messages landed: a reaction, a reply, a later quote, or the silence after it.
+
+    Written by the reception watcher (`bots.reception`, a reactor trigger armed when the bot's own message is
+    stored); one row per thing that happened, keyed so a watcher run twice records it once.
+    """
+
+    decision = models.ForeignKey(DispositionDecision, on_delete=models.CASCADE, related_name="receptions")
+    kind = models.CharField(max_length=10, choices=ReceptionKind.choices)
+    key = models.CharField(max_length=120, help_text="What makes it one: the reaction, reply or quote it is.")
+    message_id = models.CharField(max_length=64, help_text="The bot's message it is about (the platform's id).")
+    by_message_id = models.CharField(max_length=64, blank=True, help_text="The reply or the quoting message.")
+    user_id = models.CharField(max_length=64, blank=True, help_text="Who reacted, replied or quoted.")
+    at = models.DateTimeField(help_text="When it happened; for silence, when the window closed.")
+    detail = models.JSONField(default=dict, blank=True, help_text="The emoji, how it was quoted, the window.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["decision", "at", "id"]
+        indexes = [models.Index(fields=["kind", "at"], name="reception_kind_at")]
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "key"], name="reception_unique_per_decision"),
+            models.CheckConstraint(condition=models.Q(kind__in=ReceptionKind.values), name="reception_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on decision {self.decision_id}"
+
+
 class SubagentRun(models.Model):
     """One research persona's call during a turn's fan-out."""
 
@@ -309,10 +346,26 @@ class SubagentRun(models.Model):
     cost_usd = models.DecimalField(max_digits=12, decimal_places=6, default=0)
     model_used = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    uptake = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Share of the payload's content words the reply used (dispositions/research/uptake.py); "
+        "empty when not measured (no payload, or no reply).",
+    )
+    ignored = models.BooleanField(
+        null=True, blank=True, help_text="Whether the reply left the payload unused; empty when not measured."
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["decision", "created_at", "id"]
+        indexes = [models.Index(fields=["persona", "-created_at"], name="subagentrun_persona_created")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(uptake__isnull=True) | (models.Q(uptake__gte=0) & models.Q(uptake__lte=1)),
+                name="subagentrun_uptake_unit",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.persona} for decision {self.decision_id}"

@@ -15,7 +15,7 @@ import math
 import random
 from collections.abc import Iterable
 
-from dispositions.choices import ContextStrategy
+from dispositions.choices import LIVE_WINDOW_STRATEGIES, ContextStrategy
 from dispositions.factors import candidate_factors, elimination, estimate_cost, listening_odds, read_moment, turn_gates
 from dispositions.specs import (
     SILENT_FALLBACK,
@@ -86,7 +86,11 @@ def score_candidates(
                 row.disposition_id,
             )
     return ScoredTurn(
-        scores=tuple(rows), gates=turn_gates(reading), candidates=by_slug, budget_pressure=reading.budget_pressure
+        scores=tuple(rows),
+        gates=turn_gates(reading),
+        candidates=by_slug,
+        budget_pressure=reading.budget_pressure,
+        addressed=moment.addressed,
     )
 
 
@@ -178,7 +182,8 @@ def finish_routing(
         excluded = {chosen.context_strategy, ContextStrategy.NONE}
         if scored.budget_pressure:
             excluded.add(ContextStrategy.FULL_RICH)
-        alternatives = [value for value in ContextStrategy.values if value not in excluded]
+        pool = LIVE_WINDOW_STRATEGIES if scored.addressed else ContextStrategy.values
+        alternatives = [value for value in pool if value not in excluded]
         strategy, off_axis = alternatives[rng.randrange(len(alternatives))], True
 
     return RoutingResult(

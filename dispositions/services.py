@@ -7,13 +7,14 @@ import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from asgiref.sync import async_to_sync
 
-from dispositions.models import DispositionDecision, SubagentRun
+from dispositions.models import DecisionReception, DispositionDecision, SubagentRun
 from dispositions.router import aroute_turn, route_turn
 from dispositions.selectors import aload_routing_candidates, load_routing_candidates
 from dispositions.specs import (
@@ -316,6 +317,34 @@ def record_turn_outcome(
         decision.full_clean(exclude=[f.name for f in DispositionDecision._meta.fields if f.name not in update_fields])
         decision.save(update_fields=update_fields)
     return decision
+
+
+def reception_record(
+    *,
+    decision_id: int,
+    kind: str,
+    key: str,
+    message_id: str,
+    at: datetime,
+    by_message_id: str = "",
+    user_id: str = "",
+    detail: Mapping[str, Any] | None = None,
+) -> bool:
+    """Record how one of a decision's messages landed; False when that reception was recorded already."""
+    # The unique (decision, key) constraint settles a race between two runs of one watcher.
+    _, created = DecisionReception.objects.get_or_create(
+        decision_id=decision_id,
+        key=key,
+        defaults={
+            "kind": kind,
+            "message_id": message_id,
+            "by_message_id": by_message_id,
+            "user_id": user_id,
+            "at": at,
+            "detail": dict(detail or {}),
+        },
+    )
+    return created
 
 
 def record_subagent_run(

@@ -16,7 +16,9 @@ from dispositions.choices import (
     ContextStrategy,
     FollowupBias,
     OutputShape,
+    QuestionKind,
     ReasoningDepth,
+    Register,
     ResearchPersona,
     RiskAppetite,
     SearchPosture,
@@ -48,6 +50,8 @@ SILENT_LISTEN = "silent-listen"
 _TRIGGERS = frozenset(TriggerKind.values)
 _ADDRESS_KINDS = frozenset(AddressKind.values)
 _BIASES = frozenset(FollowupBias.values)
+_REGISTERS = frozenset(Register.values)
+_QUESTION_KINDS = frozenset(QuestionKind.values)
 # Being named, mentioned or replied to is a direct address; a message in the bot's thread is not.
 _DIRECT_ADDRESS = frozenset({AddressKind.MENTION, AddressKind.REPLY, AddressKind.NAME})
 
@@ -260,7 +264,11 @@ class PersonaSpec:
 
 @dataclass(frozen=True, slots=True)
 class Moment:
-    """Everything the router knows about the moment."""
+    """Everything the router knows about the moment.
+
+    Every field has a default, so decisions logged before a field existed still rebuild (and replay under the
+    rules of today). The host fills them from one read of the channel; see docs/dispositions.md for each.
+    """
 
     trigger: str = TriggerKind.REACTIVE
     message_text: str | None = None
@@ -284,13 +292,38 @@ class Moment:
     is_dm: bool = False
     followup_bias: str | None = None
     suggested_disposition: str | None = None
+    # What the message is (reactive turns).
+    question_kind: str = QuestionKind.NONE
+    announcement: bool = False
+    celebration: bool = False
+    register: str = Register.NEUTRAL
+    already_answered: bool = False
+    # Who sent it: how many of their messages the bot had seen in this guild before, and since when (None: never).
+    sender_messages_seen: int = 0
+    sender_first_seen_seconds: float | None = None
+    # The channel's conversation: the current exchange among people, and when the bot was last addressed there.
+    exchange_messages: int = 0
+    exchange_humans: int = 0
+    seconds_since_addressed: float | None = None
 
     def __post_init__(self) -> None:
         _check_choice("trigger", self.trigger, _TRIGGERS)
         _check_choice("address_kind", self.address_kind, _ADDRESS_KINDS)
+        _check_choice("register", self.register, _REGISTERS)
+        _check_choice("question_kind", self.question_kind, _QUESTION_KINDS)
         if self.followup_bias is not None:
             _check_choice("followup_bias", self.followup_bias, _BIASES)
-        for name in ("activity_per_minute", "lull_seconds", "budget_remaining", "seconds_since_bot_spoke"):
+        for name in ("sender_messages_seen", "exchange_messages", "exchange_humans"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in (
+            "activity_per_minute",
+            "lull_seconds",
+            "budget_remaining",
+            "seconds_since_bot_spoke",
+            "sender_first_seen_seconds",
+            "seconds_since_addressed",
+        ):
             value = getattr(self, name)
             # Logged as JSON for replay: infinities and NaN would not survive the trip (nor sampling).
             if value is not None and not math.isfinite(value):
@@ -306,6 +339,11 @@ class Moment:
     def directly_addressed(self) -> bool:
         """Mentioned, replied to, called by name, or written to in a DM."""
         return self.is_dm or (self.addressed and self.address_kind in _DIRECT_ADDRESS)
+
+    @property
+    def reactive(self) -> bool:
+        """Whether the turn answers a message."""
+        return self.trigger == TriggerKind.REACTIVE
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -338,7 +376,7 @@ class RouterConfig:
     lull_threshold_seconds: float = 900.0
     bot_cooldown_seconds: float = 45.0
     busy_messages_per_minute: float = 8.0
-    lurk_odds: float = 4.0
+    lurk_odds: float = 16.0
     speculative_listen_odds: float = 1.0
     followup_listen_odds: float = 0.5
     question_boost: float = 1.5
@@ -346,17 +384,59 @@ class RouterConfig:
     lull_boost: float = 2.0
     heat_boost: float = 2.5
     suggestion_boost: float = 2.0
+    # Judgement in a group chat (see docs/dispositions.md, "Judgement").
+    familiar_messages: int = 20
+    familiar_seconds: float = 2 * 86400.0
+    exchange_listen_step: float = 2.0
+    unaddressed_listen_odds: float = 3.0
+    addressed_recently_seconds: float = 600.0
+    ambient_cooldown_seconds: float = 900.0
+    ambient_cooldown_odds: float = 4.0
+    question_wait_odds: float = 10.0
+    open_question_silence: float = 0.003
+    heat_listen_odds: float = 3.0
+    celebration_react_boost: float = 6.0
+    celebration_listen_odds: float = 0.3
+    unprompted_budget_floor: float = 0.1
 
     def __post_init__(self) -> None:
         if self.temperature <= 0:
             raise ValueError(f"temperature must be > 0, got {self.temperature!r}")
-        for name in ("threat_threshold", "budget_low", "budget_exhausted", "tiebreak_margin", "off_axis_rate"):
+        for name in (
+            "threat_threshold",
+            "budget_low",
+            "budget_exhausted",
+            "tiebreak_margin",
+            "off_axis_rate",
+            "unprompted_budget_floor",
+            "open_question_silence",
+        ):
             _check_unit(name, getattr(self, name))
         if self.budget_exhausted > self.budget_low:
             raise ValueError("budget_exhausted must not exceed budget_low")
-        for name in ("cheap_cost_ceiling", "budget_cost_scale", "lull_threshold_seconds", "busy_messages_per_minute"):
+        for name in (
+            "cheap_cost_ceiling",
+            "budget_cost_scale",
+            "lull_threshold_seconds",
+            "busy_messages_per_minute",
+            "question_wait_odds",
+            "heat_listen_odds",
+            "celebration_react_boost",
+            "celebration_listen_odds",
+            "ambient_cooldown_odds",
+            "unaddressed_listen_odds",
+        ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for name in (
+            "familiar_messages",
+            "familiar_seconds",
+            "exchange_listen_step",
+            "addressed_recently_seconds",
+            "ambient_cooldown_seconds",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -410,6 +490,8 @@ class ScoredTurn:
     gates: tuple[str, ...]
     candidates: Mapping[str, DispositionSpec] = field(hash=False)
     budget_pressure: bool = False
+    # Someone addressed the bot: an off-axis lens must still show the conversation it answers.
+    addressed: bool = False
 
     def tight_cluster(self, margin: float) -> tuple[str, ...]:
         """Slugs scoring within `margin` (relative) of the top score; one slug means no tie."""

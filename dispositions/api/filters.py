@@ -50,4 +50,4 @@ class DecisionFilter(django_filters.FilterSet):
 class SubagentRunFilter(django_filters.FilterSet):
     class Meta:
         model = SubagentRun
-        fields = ["decision", "persona"]
+        fields = ["decision", "persona", "ignored"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from rest_framework import serializers
 
-from dispositions.choices import OutputShape
+from dispositions.choices import OutputShape, ResearchPersona
 from dispositions.models import (
     MAX_WEIGHT,
     Disposition,
@@ -130,6 +130,17 @@ class CandidateScoreSerializer(serializers.Serializer[dict[str, Any]]):
     eliminated_by = serializers.CharField(allow_null=True)
 
 
+class ReceptionSerializer(serializers.Serializer[dict[str, Any]]):
+    """How one of the decision's messages landed."""
+
+    kind = serializers.CharField()
+    message_id = serializers.CharField()
+    by_message_id = serializers.CharField()
+    user_id = serializers.CharField()
+    at = serializers.DateTimeField()
+    detail = serializers.DictField()
+
+
 class DecisionSerializer(serializers.ModelSerializer[DispositionDecision]):
     candidate_scores = CandidateScoreSerializer(many=True, read_only=True)
     gates = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -137,6 +148,7 @@ class DecisionSerializer(serializers.ModelSerializer[DispositionDecision]):
     tiebreak_options = serializers.ListField(child=serializers.CharField(), read_only=True)
     dimensions_used = serializers.DictField(read_only=True)
     outcome = serializers.DictField(read_only=True)
+    reception = ReceptionSerializer(many=True, read_only=True, source="reception_rows")
 
     class Meta:
         model = DispositionDecision
@@ -171,6 +183,7 @@ class DecisionSerializer(serializers.ModelSerializer[DispositionDecision]):
             "model_used",
             "interruption",
             "outcome",
+            "reception",
         ]
         read_only_fields = fields
 
@@ -201,6 +214,8 @@ class SubagentRunSerializer(serializers.ModelSerializer[SubagentRun]):
             "cost_usd",
             "model_used",
             "error",
+            "uptake",
+            "ignored",
             "created_at",
         ]
         read_only_fields = fields
@@ -216,6 +231,14 @@ class AggregateQuerySerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Fill the defaults and require `since` before `until`."""
+        # In UTC: PostgreSQL refuses offsets past ±15:59 that Python accepts, and an offset can push a date
+        # past year 9999; either is a 400 naming the parameter, never a database error.
+        for name in ("since", "until"):
+            if attrs.get(name) is not None:
+                try:
+                    attrs[name] = attrs[name].astimezone(UTC)
+                except (OverflowError, ValueError) as exc:
+                    raise serializers.ValidationError({name: "The date-time is out of range in UTC."}) from exc
         until = attrs.get("until") or timezone.now()
         since = attrs.get("since") or until - DEFAULT_AGGREGATE_WINDOW
         if since >= until:
@@ -240,3 +263,36 @@ class AggregateSerializer(serializers.Serializer[Any]):
     total = serializers.IntegerField()
     by_disposition = DispositionCountSerializer(many=True)
     by_output_shape = OutputShapeCountSerializer(many=True)
+
+
+class PersonaIgnoreRateSerializer(serializers.Serializer[Any]):
+    persona = serializers.ChoiceField(choices=ResearchPersona.choices)
+    runs = serializers.IntegerField()
+    failed = serializers.IntegerField(help_text="Runs that gave no payload (timed out, invalid, gateway error).")
+    measured = serializers.IntegerField(help_text="Runs with a payload and a reply to measure it against.")
+    ignored = serializers.IntegerField()
+    ignore_rate = serializers.FloatField(allow_null=True, help_text="ignored / measured; null before any measure.")
+    mean_uptake = serializers.FloatField(allow_null=True)
+
+
+class IgnoreRatesSerializer(serializers.Serializer[Any]):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    personas = PersonaIgnoreRateSerializer(many=True)
+
+
+class DispositionReceptionSerializer(serializers.Serializer[Any]):
+    disposition = serializers.CharField()
+    spoke = serializers.IntegerField(help_text="Turns that sent something.")
+    reaction = serializers.IntegerField(help_text="Of those, turns whose messages got a reaction.")
+    reply = serializers.IntegerField()
+    quote = serializers.IntegerField()
+    silence = serializers.IntegerField(help_text="Turns nobody reacted to, replied to or quoted in the window.")
+    engaged = serializers.IntegerField(help_text="Turns that got a reaction, a reply or a quote.")
+    engaged_rate = serializers.FloatField(allow_null=True)
+
+
+class ReceptionAggregateSerializer(serializers.Serializer[Any]):
+    since = serializers.DateTimeField()
+    until = serializers.DateTimeField()
+    by_disposition = DispositionReceptionSerializer(many=True)

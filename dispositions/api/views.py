@@ -25,12 +25,14 @@ from dispositions.api.serializers import (
     DecisionDetailSerializer,
     DecisionSerializer,
     DispositionSerializer,
+    IgnoreRatesSerializer,
     PersonaSerializer,
     PersonaWeightSerializer,
+    ReceptionAggregateSerializer,
     SubagentRunSerializer,
 )
 from dispositions.models import Disposition, DispositionDecision, Persona, PersonaDispositionWeight, SubagentRun
-from dispositions.selectors import decision_aggregate
+from dispositions.selectors import decision_aggregate, reception_aggregate, subagent_ignore_rates, with_reception
 
 
 @extend_schema_view(list=extend_schema(summary="List personas with their disposition weights"))
@@ -82,7 +84,7 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet[DispositionDecision]):
     ordering_fields = ["created_at", "router_latency_ms"]
 
     def get_queryset(self) -> QuerySet[DispositionDecision]:
-        decisions = super().get_queryset()
+        decisions = with_reception(super().get_queryset())
         if self.action == "list":
             # The replay inputs are the bulk of a row; only the detail view returns them.
             decisions = decisions.defer("router_inputs")
@@ -114,6 +116,18 @@ class DecisionViewSet(viewsets.ReadOnlyModelViewSet[DispositionDecision]):
             ).data
         )
 
+    @extend_schema(
+        summary="How the turns of each disposition landed over a time window",
+        parameters=[AggregateQuerySerializer],
+        responses=ReceptionAggregateSerializer,
+    )
+    @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
+    def reception(self, request: Request) -> Response:
+        """Per disposition, turns that spoke and how many got each reception, over `?since=&until=`."""
+        query = AggregateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return Response(ReceptionAggregateSerializer(reception_aggregate(**query.validated_data)).data)
+
 
 @extend_schema_view(list=extend_schema(summary="List research subagent runs"))
 class SubagentRunViewSet(viewsets.ReadOnlyModelViewSet[SubagentRun]):
@@ -122,4 +136,37 @@ class SubagentRunViewSet(viewsets.ReadOnlyModelViewSet[SubagentRun]):
     queryset = SubagentRun.objects.all()
     serializer_class = SubagentRunSerializer
     filterset_class = SubagentRunFilter
-    ordering_fields = ["created_at", "latency_ms"]
+    ordering_fields = ["created_at", "latency_ms", "uptake"]
+
+    @extend_schema(
+        summary="Each research persona's ignore rate over a time window (how often the reply left its payload unused)",
+        parameters=[AggregateQuerySerializer],
+        responses=IgnoreRatesSerializer,
+    )
+    @action(detail=False, methods=["get"], url_path="ignore-rates", filter_backends=[], pagination_class=None)
+    def ignore_rates(self, request: Request) -> Response:
+        """Per persona over `?since=&until=` (default: the last day): runs, failures, measured, ignored, rate."""
+        query = AggregateQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        window = query.validated_data
+        rates = subagent_ignore_rates(**window)
+        return Response(
+            IgnoreRatesSerializer(
+                {
+                    "since": window["since"],
+                    "until": window["until"],
+                    "personas": [
+                        {
+                            "persona": rate.persona,
+                            "runs": rate.runs,
+                            "failed": rate.failed,
+                            "measured": rate.measured,
+                            "ignored": rate.ignored,
+                            "ignore_rate": rate.ignore_rate,
+                            "mean_uptake": rate.mean_uptake,
+                        }
+                        for rate in rates
+                    ],
+                }
+            ).data
+        )

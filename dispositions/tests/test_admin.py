@@ -15,7 +15,14 @@ CHANGELIST = reverse("admin:dispositions_dispositiondecision_changelist")
 
 def mention_decision(persona, seed=11):
     return decide_turn(
-        moment=Moment(message_text="@dit what now", addressed=True, address_kind="mention"),
+        # From a regular the bot knows, so every disposition (teasing ones too) is a candidate.
+        moment=Moment(
+            message_text="@dit what now",
+            addressed=True,
+            address_kind="mention",
+            sender_messages_seen=50,
+            sender_first_seen_seconds=30 * 86400,
+        ),
         persona_id=persona.pk,
         config=RouterConfig(),
         seed=seed,
@@ -161,11 +168,11 @@ def test_the_decision_changelist_query_count_does_not_grow_with_rows(
         make_decision(persona=default_persona, seed=seed, channel_id=f"c-{seed}")
     admin_client.get(CHANGELIST)  # warm the session and content types
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # the outcome filter lists the endings in one query
         small = admin_client.get(CHANGELIST)
     for seed in range(3, 30):
         make_decision(persona=default_persona, seed=seed, channel_id=f"c-{seed}")
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(9):  # the outcome filter lists the endings in one query
         large = admin_client.get(CHANGELIST)
 
     assert len(small.context["cl"].result_list) == 3
@@ -265,3 +272,72 @@ def test_the_persona_page_query_count_does_not_grow_with_weights(
         admin_client.get(url)
 
     assert 'name="disposition_weights-9-weight"' in full.content.decode()
+
+
+def _ended(decision, end, **outcome):
+    DispositionDecision.objects.filter(pk=decision.pk).update(
+        outcome={"end": end, **outcome}, router_latency_ms=37.27489499999592, latency_ms=1834.5612
+    )
+    decision.refresh_from_db()
+    return decision
+
+
+def test_the_decision_list_shows_how_each_turn_ended_and_filters_on_it(admin_client, default_persona):
+    spoke = _ended(make_decision(persona=default_persona, seed=1), "spoke")
+    failed = _ended(make_decision(persona=default_persona, seed=2), "error", error="RuntimeError: boom")
+
+    page = admin_client.get(CHANGELIST)
+    by_error = admin_client.get(CHANGELIST, {"outcome_end": "error"})
+
+    html = page.content.decode()
+    assert "column-ending" in html
+    assert ">spoke<" in html
+    assert ">error<" in html
+    assert "?outcome_end=spoke" in html
+    assert "?outcome_end=error" in html
+    assert list(by_error.context["cl"].result_list) == [failed]
+    assert spoke not in by_error.context["cl"].result_list
+
+
+def test_the_decision_list_and_page_round_latencies_to_milliseconds(admin_client, default_persona):
+    decision = _ended(make_decision(persona=default_persona, seed=3), "spoke")
+    change = reverse("admin:dispositions_dispositiondecision_change", args=[decision.pk])
+
+    listing = admin_client.get(CHANGELIST).content.decode()
+    page = admin_client.get(change).content.decode()
+
+    for html in (listing, page):
+        assert "37 ms" in html
+        assert "1,835 ms" in html
+        assert "37.2748" not in html
+        assert "1834.56" not in html
+
+
+def test_the_decision_page_shows_the_outcome_as_a_formatted_block(admin_client, default_persona):
+    decision = _ended(make_decision(persona=default_persona, seed=4), "error", error="RuntimeError: boom")
+    change = reverse("admin:dispositions_dispositiondecision_change", args=[decision.pk])
+
+    html = admin_client.get(change).content.decode()
+
+    assert '<pre class="dispositions-outcome"' in html
+    assert "{\n  &quot;end&quot;: &quot;error&quot;,\n  &quot;error&quot;: &quot;RuntimeError: boom&quot;" in html
+
+
+def test_the_decision_changelist_counts_each_decisions_reception(admin_client, default_persona):
+    from django.utils import timezone
+
+    from dispositions.services import reception_record
+
+    decision = make_decision(persona=default_persona)
+    for n in range(2):
+        reception_record(
+            decision_id=decision.pk, kind="reaction", key=f"reaction:{n}", message_id="m-1", at=timezone.now()
+        )
+    reception_record(decision_id=decision.pk, kind="reply", key="reply:m-3", message_id="m-1", at=timezone.now())
+
+    response = admin_client.get(CHANGELIST)
+    page = admin_client.get(reverse("admin:dispositions_dispositiondecision_change", args=[decision.pk]))
+
+    assert "2 reaction, 1 reply" in response.content.decode()
+    assert "how its messages landed" in page.content.decode().lower()
+    assert page.content.decode().count("2 reaction, 1 reply") == 1

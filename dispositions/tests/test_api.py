@@ -311,3 +311,38 @@ def test_the_project_schema_lists_the_dispositions_endpoints(member_client):
         "/api/decisions/aggregate/",
     ]:
         assert path in paths
+
+
+def test_a_decision_lists_its_reception_in_order(member_client, default_persona):
+    from dispositions.services import reception_record
+
+    decision = make_decision(persona=default_persona)
+    now = timezone.now()
+    reception_record(
+        decision_id=decision.pk,
+        kind="reply",
+        key="reply:m-2",
+        message_id="m-1",
+        by_message_id="m-2",
+        user_id="u-bob",
+        at=now,
+    )
+    reception_record(
+        decision_id=decision.pk,
+        kind="reaction",
+        key="reaction:1",
+        message_id="m-1",
+        user_id="u-jen",
+        at=now - timedelta(seconds=5),
+        detail={"emoji": "🔥"},
+    )
+
+    listed = member_client.get(reverse("decision-list")).json()["results"][0]["reception"]
+    detail = member_client.get(reverse("decision-detail", args=[decision.pk])).json()["reception"]
+
+    assert [(r["kind"], r["user_id"], r["detail"]) for r in listed] == [
+        ("reaction", "u-jen", {"emoji": "🔥"}),
+        ("reply", "u-bob", {}),
+    ]
+    assert detail == listed
+    assert listed[1]["by_message_id"] == "m-2"

@@ -224,11 +224,17 @@ def test_a_question_asked_twice_unanswered_favours_factual_recall(routing):
     assert top == "factual-recall"
 
 
-def test_sleep_forces_silence_whatever_happens(routing):
+def test_sleep_silences_the_room_and_leaves_a_mention_a_short_sleepy_line_or_silence(routing):
     persona, candidates = routing
-    scenario = Scenario("asleep", (*BANTER, Line("ana", f"<@{BOT_ID}> are you there?", ago=1)), asleep=True, budget=1.0)
+    shapes = {spec.slug: spec.output_shape for spec in candidates}
+    chatter = Scenario("asleep", (*BANTER, Line("ana", "haha ok", ago=1)), asleep=True)
+    mention = Scenario("asleep, mentioned", (*BANTER, Line("ana", f"<@{BOT_ID}> are you there?", ago=1)), asleep=True)
 
-    assert set(route_many(scenario, persona, candidates)) == {SILENT_LISTEN}
+    answered = route_many(mention, persona, candidates)
+
+    assert set(route_many(chatter, persona, candidates)) == {SILENT_LISTEN}
+    assert answered[SILENT_LISTEN] > 0
+    assert {shapes.get(slug, "silent") for slug in answered} <= {"silent", "single-line"}
 
 
 @pytest.mark.parametrize(("trigger", "bias"), [("speculative", None), ("self_followup", "go-deeper")])

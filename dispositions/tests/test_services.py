@@ -203,7 +203,14 @@ def test_replay_of_a_row_with_broken_inputs_names_the_problem(default_persona):
 
 
 def test_what_if_shows_another_choice_under_other_weights_without_saving(default_persona):
-    decision = decide(default_persona, Moment(message_text="@dit", addressed=True, address_kind="mention"), seed=77)
+    moment = Moment(
+        message_text="@dit",
+        addressed=True,
+        address_kind="mention",
+        sender_messages_seen=50,
+        sender_first_seen_seconds=30 * 86400.0,
+    )
+    decision = decide(default_persona, moment, seed=77)
     others = {row["slug"]: 0.0 for row in decision.candidate_scores if row["slug"] != "roast-back"}
 
     result = what_if(decision, {**others, "roast-back": 5.0})
