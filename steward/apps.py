@@ -6,3 +6,9 @@ class StewardConfig(AppConfig):
 
     name = "steward"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Connect forget-me's receiver."""
+        from steward import signals
+
+        signals.connect()
