@@ -27,6 +27,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from dit_project import logcontext
 from reactor.choices import WAITING_STATUSES, Combine, TriggerStatus
 from reactor.declare import Check, Declaration, Outcome, Registry, TriggerRun, When, registry
 from reactor.models import Trigger
@@ -81,6 +82,12 @@ class RunReport:
 def run_trigger(trigger_id: uuid.UUID | str) -> RunReport:
     """Execute a trigger sent by the dispatcher; safe to call any number of times for one id."""
     pk = uuid.UUID(str(trigger_id))
+    # Every line logged during the run (and an error it captures) names the trigger.
+    with logcontext.bind(trigger_id=pk):
+        return _run(pk)
+
+
+def _run(pk: uuid.UUID) -> RunReport:
     statement, lease_params = _claim_statement(registry)
     with connection.cursor() as cursor:
         cursor.execute(statement, [*lease_params, pk])
@@ -89,6 +96,7 @@ def run_trigger(trigger_id: uuid.UUID | str) -> RunReport:
         logger.info("reactor trigger %s was not enqueued (any more); another run has it, or it is gone", pk)
         return RunReport(RunEnd.NOT_CLAIMED)
     attempt, kind = int(claimed[0]), str(claimed[1])
+    logcontext.annotate(task=f"reactor:{kind}")
     declaration = registry.get(kind)
     if declaration is None:
         _finish_dead(pk, attempt, f"no app declares trigger kind {kind!r}")
@@ -106,6 +114,7 @@ def _apply(pk: uuid.UUID, attempt: int, declaration: Declaration) -> RunReport:
             # The lease ran out and the row was taken back; whoever holds it now runs it.
             logger.warning("reactor trigger %s attempt %s lost its claim; not applying its effect", pk, attempt)
             return RunReport(RunEnd.LOST, attempt)
+        logcontext.annotate(guild_id=row.guild_id, channel_id=row.channel_id)
         run = _run_of(row, attempt)
         held, checks = _check(declaration, row, run)
         now = timezone.now()

@@ -57,13 +57,34 @@ _EVENT_COLUMNS = "kind, payload, guild_id, channel_id, idempotency_key"
 _EVENT_VALUES = "%(ev_kind)s, %(ev_payload)s::jsonb, %(ev_guild_id)s, %(ev_channel_id)s, %(ev_key)s"
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A trigger row an event offers, and how it merges into a waiting row with its dedupe key."""
+
+    row: rows.TriggerRow
+    on_conflict: str | None = rows.KEEP
+    extra: tuple[tuple[str, Any], ...] = ()
+
+
 def writes_for(event: ReactorEvent, *, declarations: Registry = registry) -> list[rows.Write]:
     """What every declaration listening to `event`, and every wake key it carries, writes to triggers.
 
     `event` is not stored yet: its `created_at` is the time the writes are computed against, and they
-    take their parent and times from the stored row inside the event's statement.
+    take their parent and times from the stored row inside the event's statement. The rows offered with
+    the same merge rule go in one write.
     """
-    writes = [write for declaration in declarations.for_event(event.kind) for write in _apply(declaration, event)]
+    writes: list[rows.Write] = []
+    offers: dict[tuple[str | None, tuple[tuple[str, Any], ...]], list[rows.TriggerRow]] = {}
+    for declaration in declarations.for_event(event.kind):
+        for effect in _apply(declaration, event):
+            if isinstance(effect, Offer):
+                offers.setdefault((effect.on_conflict, effect.extra), []).append(effect.row)
+            else:
+                writes.append(effect)
+    for (on_conflict, extra), offered in offers.items():
+        writes.append(
+            rows.upsert_rows_write(offered, event_at=event.created_at, on_conflict=on_conflict, extra=dict(extra))
+        )
     keys = declarations.wake_keys_for(event)
     if keys:
         writes.append(rows.wake_write(keys, after_event=True))
@@ -109,7 +130,7 @@ def emit_statement(row: EventRow, writes: list[rows.Write]) -> tuple[str, dict[s
     return statement, params
 
 
-def _apply(declaration: Declaration, event: ReactorEvent) -> list[rows.Write]:
+def _apply(declaration: Declaration, event: ReactorEvent) -> list[rows.Write | Offer]:
     condition = declaration.condition
     if isinstance(condition, Composite):
         return _composite(declaration, condition, event)
@@ -142,29 +163,31 @@ def _row(declaration: Declaration, event: ReactorEvent, *, key: str | None, due_
         channel_id=event.channel_id,
         max_attempts=declaration.max_attempts,
         dedupe_key=f"{declaration.kind}:{key}" if key is not None else None,
-        # The event's id is set from the stored row (`rows.upsert_write`).
+        # The event's id is set from the stored row (`rows.upsert_rows_write`).
         payload={"event": {"id": None, "kind": event.kind, **dict(event.payload)}},
     )
 
 
-def _upsert(row: rows.TriggerRow, event: ReactorEvent, **options: Any) -> list[rows.Write]:
-    return [rows.upsert_write(row, event_at=event.created_at, **options)]
+def _upsert(
+    row: rows.TriggerRow, *, on_conflict: str | None = rows.KEEP, extra: dict[str, Any] | None = None
+) -> list[rows.Write | Offer]:
+    return [Offer(row, on_conflict, tuple(sorted((extra or {}).items())))]
 
 
-def _cancel(declaration: Declaration, event: ReactorEvent, dedupe_key: str) -> list[rows.Write]:
+def _cancel(declaration: Declaration, event: ReactorEvent, dedupe_key: str) -> list[rows.Write | Offer]:
     reason = f"cancelled by {event.kind}"
     return [rows.cancel_write(kind=declaration.kind, dedupe_key=dedupe_key, reason=reason, after_event=True)]
 
 
-def _on(declaration: Declaration, condition: On, event: ReactorEvent) -> list[rows.Write]:
+def _on(declaration: Declaration, condition: On, event: ReactorEvent) -> list[rows.Write | Offer]:
     if not _matches(condition, event):
         return []
     key = condition.key(event) if condition.key is not None else None
     delay = _delay(condition.delay, event) or timedelta(0)
-    return _upsert(_row(declaration, event, key=key, due_at=event.created_at + delay), event)
+    return _upsert(_row(declaration, event, key=key, due_at=event.created_at + delay))
 
 
-def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> list[rows.Write]:
+def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> list[rows.Write | Offer]:
     key = condition.key(event) if condition.key is not None else None
     if event.kind in condition.cancel_on and key is not None:
         return _cancel(declaration, event, f"{declaration.kind}:{key}")
@@ -176,19 +199,19 @@ def _after(declaration: Declaration, condition: After, event: ReactorEvent) -> l
     row = _row(declaration, event, key=key, due_at=event.created_at + delay)
     if condition.debounce:
         extra = {"granularity": rows.debounce_granularity(delay)}
-        return _upsert(row, event, on_conflict=rows.RESET, extra=extra)
-    return _upsert(row, event)
+        return _upsert(row, on_conflict=rows.RESET, extra=extra)
+    return _upsert(row)
 
 
-def _when(declaration: Declaration, condition: When, event: ReactorEvent) -> list[rows.Write]:
+def _when(declaration: Declaration, condition: When, event: ReactorEvent) -> list[rows.Write | Offer]:
     if not _matches(condition, event):
         return []
     key = (condition.key or everywhere)(event)
     due_at = event.created_at + (condition.debounce or timedelta(0))
-    return _upsert(_row(declaration, event, key=key, due_at=due_at), event, on_conflict=rows.ARM)
+    return _upsert(_row(declaration, event, key=key, due_at=due_at), on_conflict=rows.ARM)
 
 
-def _composite(declaration: Declaration, condition: Composite, event: ReactorEvent) -> list[rows.Write]:
+def _composite(declaration: Declaration, condition: Composite, event: ReactorEvent) -> list[rows.Write | Offer]:
     key = (condition.key or everywhere)(event)
     if key is None:
         return []
@@ -216,7 +239,6 @@ def _composite(declaration: Declaration, condition: Composite, event: ReactorEve
     row.expires_at = event.created_at + condition.within if condition.within else None
     return _upsert(
         row,
-        event,
         on_conflict=_composite_update(condition, timer_matched=timer_at is not None),
         extra={"touched": touched},
     )

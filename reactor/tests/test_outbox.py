@@ -6,10 +6,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from reactor.choices import EventKind, TriggerMode, TriggerStatus
+from reactor.declare import Declaration, Registry, after, on, per_channel
 from reactor.models import ReactorEvent, Trigger
+from reactor.outbox import EventRow, emit_statement, writes_for
 from reactor.services import emit_event, schedule
 
 pytestmark = pytest.mark.usefixtures("probes")
@@ -167,3 +170,41 @@ def test_an_event_carrying_a_wake_key_makes_the_trigger_listing_it_due_now():
 
     assert Trigger.objects.get(pk=sleeper).due_at is not None
     assert Trigger.objects.get(pk=other).due_at is None
+
+
+def _effect(run):
+    raise AssertionError("not run in this test")
+
+
+def test_rows_offered_with_one_merge_rule_travel_as_one_write_and_land_with_their_own_times():
+    declarations = Registry()
+    for n in range(6):
+        declarations.add(
+            Declaration(f"probe.many_{n}", _effect, after(delay=timedelta(seconds=n + 1), on=EventKind.BOT_SPOKE))
+        )
+    declarations.add(Declaration("probe.many_on", _effect, on(EventKind.BOT_SPOKE, key=per_channel)))
+    declarations.add(
+        Declaration("probe.many_quiet", _effect, after(silence=timedelta(seconds=30), on=EventKind.BOT_SPOKE))
+    )
+    event = ReactorEvent(
+        kind=EventKind.BOT_SPOKE, payload={"probe": True}, guild_id="g-1", channel_id="c-1", created_at=timezone.now()
+    )
+
+    writes = writes_for(event, declarations=declarations)
+    # Seven rows kept as they are when waiting (one write) and one debounced timer (another).
+    assert len(writes) == 2
+    assert sorted(len(write.params) for write in writes) == [1, 2]
+
+    statement, params = emit_statement(EventRow(str(event.kind), '{"probe": true}', "g-1", "c-1", None), writes)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        event_id, stored_at, written, cancelled, woken, _ = cursor.fetchone()
+    assert (written, cancelled, woken) == (8, 0, 0)
+    rows = {t.kind: t for t in Trigger.objects.filter(parent_event_id=event_id)}
+    assert len(rows) == 8
+    for n in range(6):
+        assert (rows[f"probe.many_{n}"].due_at - stored_at).total_seconds() == pytest.approx(n + 1)
+        assert rows[f"probe.many_{n}"].payload["event"]["id"] == event_id
+    assert rows["probe.many_on"].dedupe_key == "probe.many_on:c-1"
+    assert (rows["probe.many_quiet"].due_at - stored_at).total_seconds() == pytest.approx(30)
+    assert all(t.status == TriggerStatus.PENDING and t.attempts == 0 and t.expires_at is None for t in rows.values())
