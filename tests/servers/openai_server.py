@@ -32,6 +32,8 @@ deterministic vectors (embeddings):
     server.queue_invalid_json()                          # 200 with a body that is not JSON
     server.queue_reply(..., endpoint="embeddings")       # any step can go on the embeddings queue instead
     server.queue(Reply(...), Fault(...))                 # the same with the step values themselves
+    server.queue_when("comedian", Reply(...), Fault(...)) # chat requests whose messages contain the marker take
+                                                         # these steps first (calls made in parallel, each its own)
 
 Usage: unless a reply says otherwise, prompt tokens are the words in the request's messages and
 completion tokens the words of the reply. Embeddings: `server.embedding_for(text, dimensions)` is the
@@ -170,6 +172,7 @@ class OpenAIServer:
         self.models: list[str] = ["stub-model"]
         self._lock = threading.Lock()
         self._queues: dict[Endpoint, deque[Step]] = {"chat": deque(), "embeddings": deque()}
+        self._marked: dict[str, deque[Step]] = {}
         self._requests: list[RecordedRequest] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._runner: web.AppRunner | None = None
@@ -247,6 +250,20 @@ class OpenAIServer:
         with self._lock:
             self._queues[endpoint].extend(steps)
 
+    def queue_when(self, marker: str, *steps: Step) -> None:
+        """Append steps for chat requests whose messages contain `marker`; they are taken before the main queue."""
+        with self._lock:
+            self._marked.setdefault(marker, deque()).extend(steps)
+
+    def _next_marked(self, recorded: RecordedRequest) -> Step | None:
+        body = recorded.body if isinstance(recorded.body, dict) else {}
+        text = _message_text(body.get("messages"))
+        with self._lock:
+            for marker, steps in self._marked.items():
+                if steps and marker in text:
+                    return steps.popleft()
+        return None
+
     def queue_reply(
         self,
         text: str = "ok",
@@ -308,6 +325,7 @@ class OpenAIServer:
         with self._lock:
             for steps in self._queues.values():
                 steps.clear()
+            self._marked.clear()
             self._requests.clear()
 
     @property
@@ -407,7 +425,7 @@ class OpenAIServer:
         refusal = self._unauthorized(recorded)
         if refusal is not None:
             return refusal
-        step = self._next("chat") or self.default_reply
+        step = self._next_marked(recorded) or self._next("chat") or self.default_reply
         if isinstance(step, Fault):
             return await self._fault(request, step)
         if step.delay:

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from tests.servers.local_discord.world import (
     _MENTION_ROLE,
     _MENTION_USER,
     API_VERSION,
+    DISCORD_EPOCH_MS,
     DM,
     GUILD_CATEGORY,
     GUILD_TEXT,
@@ -340,6 +342,39 @@ class LocalDiscord(FaultsMixin, RestMixin, GatewayMixin):
             extra_roles=extra_roles,
             attachments=attachments,
         )
+        return json.loads(json.dumps(message))
+
+    def add_history(self, channel_id: str, author: LocalUser, content: str, *, created_at: datetime) -> dict[str, Any]:
+        """A message posted at `created_at`, in the past: stored for history (its id dated then), never dispatched.
+
+        What a channel held before the run: a client only learns of it by fetching history.
+        """
+        return self._run(self._add_history, channel_id, author, content, created_at)
+
+    def _add_history(self, channel_id: str, author: LocalUser, content: str, created_at: datetime) -> dict[str, Any]:
+        channel = self._channel(channel_id)
+        stamp = int(created_at.timestamp() * 1000) - DISCORD_EPOCH_MS
+        message_id = str((stamp << 22) | (self._ids.next() & 0x3FFFFF))
+        message: dict[str, Any] = {
+            "id": message_id,
+            "channel_id": channel.id,
+            "author": author.payload(),
+            "content": content,
+            "timestamp": _iso(_Snowflakes.created_at(int(message_id))),
+            "edited_timestamp": None,
+            "tts": False,
+            "attachments": [],
+            "embeds": [],
+            "reactions": [],
+            "pinned": False,
+            "type": MESSAGE_DEFAULT,
+            "flags": 0,
+            "components": [],
+        }
+        self._fill_mentions(message, channel, None, [], [])
+        stored = self._messages.setdefault(channel.id, [])
+        stored.append(message)
+        stored.sort(key=lambda m: int(m["id"]))
         return json.loads(json.dumps(message))
 
     def edit_message(self, channel_id: str, message_id: str, content: str) -> dict[str, Any]:
