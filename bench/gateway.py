@@ -9,7 +9,7 @@ in-process (`gateway.client.complete`), without and with a guild budget; and thr
 endpoint served by uvicorn in its own process, with the openai client. Latency is measured one request
 at a time, in interleaved rounds so drift hits every mode alike; throughput with concurrent requests.
 The gateway uses a database of its own (created, migrated and dropped here) and its own Redis prefix.
-Targets are reported, not asserted: added p50 under 2 ms in-process.
+Targets are reported, not asserted: added p50 under 2 ms, in-process and over HTTP.
 """
 
 from __future__ import annotations
@@ -47,7 +47,9 @@ from django.db import connection, connections  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from openai.types.chat import ChatCompletionMessageParam  # noqa: E402
 
-from bench.report import machine, percentile, publish  # noqa: E402
+from bench.report import load_average, machine, percentile, publish  # noqa: E402
+
+LOAD_AT_START = load_average()
 from gateway import client as gateway  # noqa: E402
 from gateway.services import budget_envelope_create, gateway_token_create  # noqa: E402
 from tests.redis_keys import delete_keys  # noqa: E402
@@ -175,15 +177,18 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         "What the model gateway adds to one chat completion against the local OpenAI-compatible server",
         "(`tests/servers/openai_server.py`), measured by `.venv/bin/python bench/gateway.py` in one run.",
         "",
-        f"- Machine: {machine()}",
+        f"- Machine: {machine()}; at the start, {LOAD_AT_START}; at the end, {load_average()}",
         f"- Run: {timezone.now():%Y-%m-%d %H:%M} UTC; latency from {args.requests} sequential calls per mode "
         f"({args.rounds} interleaved rounds, {args.warmup} warm-up calls each); throughput from "
         f"{args.throughput_requests} calls with {args.concurrency} in flight.",
         "- Every gateway call checks its cached route plan and the providers' cooldowns (one Redis round trip)",
         "  and records a usage event (one INSERT); the guild mode also reserves and settles a budget envelope",
-        "  (two conditional UPDATEs). The HTTP mode adds bearer-token authentication and runs in a separate",
-        "  uvicorn process with the project's default settings: no persistent database connections (each",
-        "  request opens one) and a sync-only middleware (WhiteNoise) that costs thread hops per request.",
+        "  (two conditional UPDATEs). The HTTP mode adds bearer-token authentication (one SELECT) and runs in a",
+        "  separate uvicorn process with the project's default settings: database connections from psycopg's",
+        "  pool (a request reuses an open one), static files answered by ServeStatic before Django; Django's",
+        "  security, session, CSRF and clickjacking middlewares still run each hook on a thread under ASGI, the",
+        "  common, authentication and message ones inline (`dit_project/middleware.py`). The openai client on",
+        "  the calling side parses the gateway's reply as it parses the local server's.",
         "",
         "| mode | p50 ms | p99 ms | added p50 ms | p50 ratio | throughput req/s |",
         "|---|---:|---:|---:|---:|---:|",
@@ -196,13 +201,19 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
             f"| {result.throughput:.0f} |"
         )
     in_process = results[1].p50_ms - base.p50_ms
-    verdict = "met" if in_process < TARGET_ADDED_P50_MS else "not met"
+    over_http = results[3].p50_ms - base.p50_ms
+    target = f"{TARGET_ADDED_P50_MS:g}"
     lines += [
         "",
-        f"Target: added p50 under {TARGET_ADDED_P50_MS:g} ms in-process: {verdict} ({in_process:.2f} ms).",
+        f"- Target: added p50 under {target} ms in-process: {_verdict(in_process)} ({in_process:.2f} ms).",
+        f"- Target: added p50 under {target} ms over HTTP: {_verdict(over_http)} ({over_http:.2f} ms).",
         "",
     ]
     return "\n".join(lines)
+
+
+def _verdict(added_ms: float) -> str:
+    return "met" if added_ms < TARGET_ADDED_P50_MS else "not met"
 
 
 def main() -> int:

@@ -26,6 +26,15 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {system}"
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages now (other work on the machine skews every timing)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)"
+
+
 def percentile(samples: Sequence[float], fraction: float) -> float:
     """The sample at `fraction` of the sorted list (nearest rank)."""
     ordered = sorted(samples)

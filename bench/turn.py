@@ -43,7 +43,9 @@ from django.conf import settings  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from bench.report import machine, percentile, publish  # noqa: E402
+from bench.report import load_average, machine, percentile, publish  # noqa: E402
+
+LOAD_AT_START = load_average()
 from bots.adapters.local import LocalAdapter  # noqa: E402
 from bots.host.config import HostConfig  # noqa: E402
 from bots.host.host import Host, HostBot  # noqa: E402
@@ -242,7 +244,7 @@ def report(results: list[Result], args: argparse.Namespace) -> str:
         "Process time is the CPU time of the whole process per turn (the local model server runs in it too, for",
         "the host and the baseline alike).",
         "",
-        f"- Machine: {machine()}",
+        f"- Machine: {machine()}; at the start, {LOAD_AT_START}; at the end, {load_average()}",
         f"- Run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {args.rounds} rounds per channel count"
         f" after {args.warmup} warm-up round(s).",
         "",

@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from bots import services
 from bots.forms import BotSettingsForm
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
 from bots.selectors import bot_history
@@ -161,11 +162,44 @@ class GuildRoleInline(admin.TabularInline[GuildRole, Guild]):
 
 @admin.register(Guild)
 class GuildAdmin(admin.ModelAdmin[Guild]):
-    list_display = ["name", "bot", "platform", "external_id", "time_zone", "channel_count", "role_count", "synced_at"]
+    list_display = [
+        "name",
+        "bot",
+        "platform",
+        "external_id",
+        "time_zone",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "channel_count",
+        "role_count",
+        "synced_at",
+    ]
     list_select_related = ["bot"]
     list_filter = ["bot", "platform"]
     search_fields = ["name", "external_id"]
     inlines = [GuildChannelInline, GuildRoleInline]
+    fieldsets = [
+        (None, {"fields": ["name", "bot", "platform", "external_id", "synced_at"]}),
+        (
+            "Quiet hours and time zone",
+            {
+                "fields": ["time_zone", "quiet_hours_start", "quiet_hours_end"],
+                "description": "The time zone (blank: the server's) places speculative turns and quiet hours. "
+                "During quiet hours the bot stays out of unaddressed talk and answers a mention "
+                "with a short sleepy line or not at all. Leave both times empty for none.",
+            },
+        ),
+    ]
+    # The platform owns what a sync writes; people own the time zone and quiet hours.
+    readonly_fields = ["name", "bot", "platform", "external_id", "synced_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # Guilds come from the platform when the bot connects.
+
+    def save_model(self, request: HttpRequest, obj: Guild, form: Any, change: bool) -> None:
+        services.guild_quiet_hours_set(
+            guild=obj, time_zone=obj.time_zone, start=obj.quiet_hours_start, end=obj.quiet_hours_end
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Guild]:
         return (

@@ -111,7 +111,11 @@ class SettingOverride(models.Model):
 
 
 class Guild(models.Model):
-    """A server (guild) a bot is in, as last synced from its platform; feeds the channel and role pickers."""
+    """A server (guild) a bot is in, as last synced from its platform; feeds the channel and role pickers.
+
+    Its time zone and quiet hours are set by people (admin), never by a sync: during quiet hours the bot
+    stays out of unaddressed talk and answers a mention with a short sleepy line or not at all.
+    """
 
     bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="guilds")
     platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.DISCORD)
@@ -120,28 +124,50 @@ class Guild(models.Model):
     time_zone = models.CharField(
         max_length=64,
         blank=True,
-        help_text="The guild's IANA time zone (e.g. Europe/Berlin) for speculative turns; blank: the server's.",
+        help_text=(
+            "The guild's IANA time zone (e.g. Europe/Berlin) for speculative turns and quiet hours; "
+            "blank: the server's."
+        ),
     )
     synced_at = models.DateTimeField(default=timezone.now)
+    quiet_hours_start = models.TimeField(
+        null=True, blank=True, help_text="When the guild's night begins, in its time zone; empty for no quiet hours."
+    )
+    quiet_hours_end = models.TimeField(
+        null=True, blank=True, help_text="When it ends; before the start means past midnight (23:00 to 07:00)."
+    )
 
     class Meta:
         ordering = ["bot", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["bot", "platform", "external_id"], name="bots_guild_unique_external_id")
+            models.UniqueConstraint(fields=["bot", "platform", "external_id"], name="bots_guild_unique_external_id"),
+            models.CheckConstraint(
+                condition=(
+                    Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                    | Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False)
+                ),
+                name="bots_guild_quiet_hours_both_or_neither",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
 
     def clean(self) -> None:
-        """The time zone must be one the zone database knows."""
+        """A known time zone (blank: the server's); quiet hours have both ends or none, and are not empty."""
+        errors: dict[str, str] = {}
         if self.time_zone:
             try:
                 ZoneInfo(self.time_zone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValidationError(
-                    {"time_zone": f"Unknown time zone {self.time_zone!r}; use e.g. Europe/Berlin."}
-                ) from None
+                errors["time_zone"] = f"Unknown time zone {self.time_zone!r}; use e.g. Europe/Berlin."
+        start, end = self.quiet_hours_start, self.quiet_hours_end
+        if (start is None) != (end is None):
+            errors["quiet_hours_end" if end is None else "quiet_hours_start"] = "Give both ends of the quiet hours."
+        elif start is not None and start == end:
+            errors["quiet_hours_end"] = "Quiet hours must not end when they start."
+        if errors:
+            raise ValidationError(errors)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
+from django.conf import settings as django_settings
 from django.db.models import Count, Max, QuerySet
 
 from bots.bot_settings import BotSettings
 from bots.choices import FieldType, SettingSource
 from bots.errors import BotNotFound, SettingResolutionError, UnknownSetting
-from bots.models import Bot, GuildChannel, GuildRole
+from bots.models import Bot, Guild, GuildChannel, GuildRole
 from bots.setting_types import SettingField, SettingValue
 from dispositions.models import DispositionDecision
 from dit_project.vault import SecretValue
@@ -168,6 +170,35 @@ def platform_reference_known(*, bot: Bot, field_type: FieldType, external_id: st
     if not known.exists():
         return None
     return known.filter(external_id=external_id).exists()
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A guild's quiet hours: a local start and end in its time zone (an end before the start is past midnight)."""
+
+    time_zone: str
+    start: time
+    end: time
+
+    def covers(self, moment: datetime) -> bool:
+        """Whether `moment` (aware) falls within the quiet hours, read in the guild's time zone."""
+        local = moment.astimezone(ZoneInfo(self.time_zone)).time()
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def quiet_hours_by_guild(*, bot_id: int) -> dict[str, QuietHours]:
+    """The quiet hours of every guild of a bot that has them, by the guild's platform id."""
+    rows = Guild.objects.filter(bot_id=bot_id, quiet_hours_start__isnull=False, quiet_hours_end__isnull=False)
+    found: dict[str, QuietHours] = {}
+    for external_id, zone, start, end in rows.values_list(
+        "external_id", "time_zone", "quiet_hours_start", "quiet_hours_end"
+    ):
+        if start is not None and end is not None:
+            # A blank time zone is the server's, as for speculative turns (`Guild.zone`).
+            found[external_id] = QuietHours(time_zone=zone or django_settings.TIME_ZONE, start=start, end=end)
+    return found
 
 
 def channel_name(*, bot_id: int, guild_id: str, channel_id: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from bots.manifest import Manifest, read_manifest
 from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
 from bots.selectors import bot_history, platform_reference_known, setting_fields
 from bots.setting_types import PLATFORM_ID_TYPES, SettingField, SettingValue, ValueRejected, coerce_value
+from dit_project import stamps
 from dit_project.vault import seal
 from gateway.models import GatewayToken
 from gateway.services import gateway_token_revoke
@@ -250,4 +252,21 @@ def guild_sync(
     logger.info(
         "bot %s: guild %s synced (%s channels, %s roles)", bot_id, external_id, len(channel_rows), len(role_rows)
     )
+    return guild
+
+
+def quiet_hours_stamp(bot_id: int) -> str:
+    """The change stamp of one bot's guild quiet hours (a running host reloads them when it moves)."""
+    return f"quiet-hours:{bot_id}"
+
+
+def guild_quiet_hours_set(*, guild: Guild, time_zone: str, start: time | None, end: time | None) -> Guild:
+    """Set a guild's time zone and quiet hours (both ends, or neither for none); a running host sees it next turn."""
+    guild.time_zone = time_zone
+    guild.quiet_hours_start = start
+    guild.quiet_hours_end = end
+    guild.full_clean(exclude=["bot"])
+    guild.save(update_fields=["time_zone", "quiet_hours_start", "quiet_hours_end"])
+    stamps.bump(quiet_hours_stamp(guild.bot_id))
+    logger.info("bot %s: guild %s quiet hours %s-%s (%s)", guild.bot_id, guild.external_id, start, end, time_zone)
     return guild

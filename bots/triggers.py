@@ -1,7 +1,7 @@
-"""The bots app's reactor triggers: self-followups, speculative turns, turn expiry and mute expiry.
+"""The bots app's reactor triggers: self-followups, speculative turns, turn expiry, mute expiry and reception.
 
 Registered by BotsConfig.ready. The logic lives in `bots.followups`, `bots.speculative` and
-`bots.scheduled_turns`; this module only says when each runs.
+`bots.scheduled_turns` and `bots.reception`; this module only says when each runs.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from bots import followups, speculative
+from bots import followups, reception, speculative
 from bots.host.models import ChannelMute
 from bots.scheduled_turns import TURN_EXPIRY_TRIGGER, expire_turn
 from reactor.choices import EventKind
-from reactor.declare import Next, Outcome, TriggerRun, after, all_of, arming, per_channel, trigger, wakes, when
+from reactor.declare import Next, Outcome, TriggerRun, after, all_of, arming, on, per_channel, trigger, wakes, when
 from reactor.models import ReactorEvent
 from reactor.services import REPLACE, emit_event, schedule
 
@@ -49,6 +49,24 @@ def _reaction_keys(event: ReactorEvent) -> Iterable[str]:
 
 wakes(EventKind.MESSAGE_INGESTED, keys=_reply_keys)
 wakes(EventKind.REACTION_ADDED, keys=_reaction_keys)
+
+
+# Reception: each message the bot sent is watched for reactions, replies and quotes, then for silence.
+
+
+def _bot_message(event: ReactorEvent) -> str | None:
+    # The one declaration reception adds to ingest: it matches (and writes) only for a bot's own message.
+    message_id = event.payload.get("message_id")
+    return f"{event.payload.get('platform', '')}:{message_id}" if message_id else None
+
+
+@trigger(
+    reception.WATCH_TRIGGER,
+    on(EventKind.MESSAGE_INGESTED, match=lambda event: bool(event.payload.get("author_is_bot")), key=_bot_message),
+)
+def watch_reception(run: TriggerRun) -> Outcome:
+    """Record how a bot message landed: reactions, replies and quotes, then the silence after it."""
+    return reception.watch(run)
 
 
 # Speculative turns: a quiet channel, then a composite per bot.

@@ -107,6 +107,8 @@ class MemberRef:
     display_name: str
     is_bot: bool = False
     role_ids: tuple[str, ...] = ()
+    # When the platform account was made (Discord: from the user id), for the security engine's new-account signal.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,6 +172,8 @@ def inbound_to_json(message: InboundMessage) -> dict[str, Any]:
     data: dict[str, Any] = asdict(message)
     data["created_at"] = message.created_at.isoformat()
     data["channel"]["kind"] = message.channel.kind.value
+    created = message.author.created_at
+    data["author"]["created_at"] = created.isoformat() if created is not None else None
     return data
 
 
@@ -185,12 +189,19 @@ def inbound_from_json(data: Mapping[str, Any]) -> InboundMessage:
     message = data["message"]
     reply = data.get("reply_to")
     author = data["author"]
+    account_created = author.get("created_at")
     return InboundMessage(
         platform=data["platform"],
         message=MessageRef(channel=channel(message["channel"]), id=message["id"]),
         guild=guild(data.get("guild")),
         channel=channel(data["channel"]),
-        author=MemberRef(**{**author, "role_ids": tuple(author.get("role_ids", ()))}),
+        author=MemberRef(
+            **{
+                **author,
+                "role_ids": tuple(author.get("role_ids", ())),
+                "created_at": datetime.fromisoformat(account_created) if account_created else None,
+            }
+        ),
         content=data["content"],
         created_at=datetime.fromisoformat(data["created_at"]),
         reply_to=(

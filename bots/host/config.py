@@ -44,6 +44,13 @@ class HostConfig:
     mute_phrases: tuple[str, ...]
     mute_classifier: bool
     mute_max_words: int
+    mute_request_max_words: int
+    question_wait_seconds: float
+    question_stale_minutes: float
+    register_classifier: bool
+    flood_messages: int
+    flood_seconds: float
+    mass_mentions: int
     allowed_channels: frozenset[str]
     denied_channels: frozenset[str]
     mod_channel: str
@@ -57,6 +64,8 @@ class HostConfig:
     discord_identify_delay: float
     startup_retry_base_seconds: float
     startup_retry_max_seconds: float
+    research_subagent_timeout_seconds: float
+    research_deadline_seconds: float
     router: RouterConfig
 
     def __post_init__(self) -> None:

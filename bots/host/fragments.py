@@ -2,7 +2,9 @@
 
 A group stays open for FRAGMENT_WINDOW_SECONDS after its latest message, longer while the author is typing,
 never past FRAGMENT_MAX_SECONDS from its first message, and closes at once when the merged text addresses
-the bot and ends a sentence. The buffer is a plain state machine over an injected clock; the host drives it.
+the bot and ends a sentence, or when anyone else speaks in the channel: what came before an answer from
+someone else ("has anyone seen my keys?" / "on the hook" / "thanks") is not one message with what came after.
+The buffer is a plain state machine over an injected clock; the host drives it.
 """
 
 from __future__ import annotations
@@ -78,6 +80,13 @@ class FragmentBuffer:
         if self.window <= 0 or (group.address.addressed and ends_sentence(message.content)):
             return self._open.pop(key)
         return None
+
+    def someone_spoke(self, channel_id: str, author_id: str) -> list[FragmentGroup]:
+        """`author_id` said something in the channel: the open groups of everyone else there close now."""
+        closing = [g for key, g in self._open.items() if key[0] == channel_id and key[1] != author_id]
+        for group in closing:
+            del self._open[group.key]
+        return sorted(closing, key=lambda g: g.opened_at)
 
     def typing(self, channel_id: str, author_id: str) -> bool:
         """The author is typing: keep their open group waiting a window longer (up to the cap)."""

@@ -54,6 +54,7 @@ from dispositions.models import DispositionDecision
 from dispositions.services import new_seed
 from dispositions.synthesis import SynthesisRequest, SynthesisResult, SynthesizeFn, synthesize
 from dit_project.errors import ApplicationError
+from gateway import orm as gateway_orm
 from gateway.client import GATEWAY, ModelClient
 
 logger = logging.getLogger(__name__)
@@ -298,6 +299,10 @@ class Host:
         if self._accepting:
             # A setting changed in admin (REQUIRE_MENTION, say) applies from the next message on.
             await self._follow_the_bot()
+        if not message.is_edit:
+            # Someone else speaking ends the open fragments of the others there: their turns queue first.
+            for group in self.fragments.someone_spoke(message.channel.id, message.author.id):
+                self._submit(group)
         taken = await intake.take(message, self.parts, accepting=self._accepting, catchup=catchup)
         if taken is not None:
             self._group(taken)
@@ -372,7 +377,10 @@ class Host:
         try:
             if self._accepting:
                 await self._follow_the_bot()
-            decision_id = await pipeline.take_turn(job.request, self.parts) if self._accepting else None
+            decision_id = None
+            if self._accepting:
+                with gateway_orm.database_threads(self.parts.port.run_for_gateway):
+                    decision_id = await pipeline.take_turn(job.request, self.parts)
         except asyncio.CancelledError:
             job.done.cancel()
             raise

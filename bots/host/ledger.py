@@ -83,6 +83,15 @@ class ChannelLedger:
         """The sequence number of the latest arrival anywhere."""
         return self._seq
 
+    def before(self, channel_id: str, message_id: str) -> Arrival | None:
+        """The arrival just before a message in its channel (None when it is the first this process saw)."""
+        previous: Arrival | None = None
+        for arrival in self._arrivals.get(channel_id, ()):
+            if arrival.message_id == message_id:
+                return previous
+            previous = arrival
+        return None
+
     def since(self, channel_id: str, seq: int) -> list[Arrival]:
         """Arrivals in a channel after sequence number `seq`, oldest first."""
         return [a for a in self._arrivals.get(channel_id, ()) if a.seq > seq]

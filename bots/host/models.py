@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -105,6 +106,8 @@ class OutboundBeat(models.Model):
 
     class Meta:
         ordering = ["decision", "index"]
+        # "Which turn sent this message?" (reception: a reaction or a reply to the bot's message).
+        indexes = [GinIndex(fields=["platform_message_ids"], name="host_beat_message_ids")]
         constraints = [
             models.UniqueConstraint(fields=["decision", "index"], name="host_outboundbeat_unique_index"),
             models.CheckConstraint(

@@ -1,8 +1,13 @@
 """Being told to stop: a mute phrase, or a cheap classifier where the phrase list misses.
 
-Only short messages addressed to the bot are read this way, and a phrase mutes only when it is (nearly) the
-whole message: "stop", "please stop now", "shut up dit", not "stop being so formal". The classifier (gateway
-purpose router-classify) answers yes or no and is never asked about anything else.
+A request to be quiet, however it is worded, mutes the channel it was made in (never another). Short messages
+addressed to the bot are read this way, and a phrase mutes only when it is (nearly) the whole message: "stop",
+"please stop now", "shut up dit", not "stop being so formal"; other short ones are put to the classifier. A
+longer message (up to MUTE_REQUEST_MAX_WORDS), or a polite question ("could you give us some room for a bit?"),
+is put to the classifier when it asks in so many words (`cues.quiet_request_cue`: "stay out", "give us some
+room", "let us talk"), and so is such a request right after the bot spoke, unaddressed. Without the classifier,
+only a short request that asks in so many words mutes. The classifier (gateway purpose router-classify) answers
+yes or no and is never asked about anything else.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from dataclasses import dataclass
 
 from bots.host.choices import MuteSource
 from bots.host.config import HostConfig
-from bots.host.cues import is_question, match_mute_phrase, words
+from bots.host.cues import is_question, match_mute_phrase, quiet_request_cue, words
 from dit_project.errors import ApplicationError
 from gateway.client import ModelClient
 
@@ -51,6 +56,7 @@ _AROUND_A_MUTE = frozenset((
     "please", "pls", "plz", "now", "already", "just", "ok", "okay", "for", "a", "bit", "while", "talking",
     "it", "up", "man", "dude", "bro", "mate", "you", "u", "bot", "thanks", "thx", "ty", "seriously", "lol", "oh",
     "god", "my", "right", "immediately", "asap", "today", "tonight", "again", "pretty", "hey", "yo", "oi",
+    "of", "here", "in", "this", "channel", "us", "me", "alone", "little", "minute", "moment",
 ))
 # fmt: on
 
@@ -66,15 +72,25 @@ def is_whole_request(text: str, phrase: str) -> bool:
     return False
 
 
-async def read_mute_request(text: str, *, config: HostConfig, classify: Classifier | None) -> MuteReading:
-    """Read a message addressed to the bot (its address already stripped) as a mute request or not."""
-    if not is_short(text, config):
+async def read_mute_request(
+    text: str, *, config: HostConfig, classify: Classifier | None, addressed: bool = True
+) -> MuteReading:
+    """Read a message to the bot (its address already stripped) as a mute request or not.
+
+    `addressed=False` is a message right after the bot spoke: only one that asks in so many words is read.
+    """
+    short = is_short(text, config)
+    if addressed and short:
+        phrase = match_mute_phrase(text, config.mute_phrases)
+        if phrase is not None and is_whole_request(text, phrase):
+            return MuteReading(True, MuteSource.PHRASE, phrase)
+    cue = quiet_request_cue(text) if len(words(text)) <= config.mute_request_max_words else None
+    if not (addressed and short) and cue is None:
         return NOT_A_MUTE
-    phrase = match_mute_phrase(text, config.mute_phrases)
-    if phrase is not None and is_whole_request(text, phrase):
-        return MuteReading(True, MuteSource.PHRASE, phrase)
     if not config.mute_classifier or classify is None:
-        return NOT_A_MUTE
+        # Nobody to ask: only a short request that is nothing but asking is taken at its word.
+        whole = cue is not None and short and is_whole_request(text, cue)
+        return MuteReading(True, MuteSource.PHRASE, cue) if whole and cue is not None else NOT_A_MUTE
     try:
         said_yes = await classify(text)
     except ApplicationError as exc:

@@ -1,11 +1,11 @@
 """A turn, top to bottom. Each step is a stage module of `bots.host.stages`, taking one value, returning the next.
 
     InboundMessage --intake--> Taken --fragments, lane--> TurnRequest
-      --gates--> Passed --reading--> Reading --routing--> TurnPlan
+      --gates--> Passed --reading--> Reading --routing--> TurnPlan --research--> TurnPlan
       --compose--> Draft --recheck--> Draft --record--> Recorded --deliver--> Delivered --finish--> TurnOutcome
 
 Where later steps attach (see docs/architecture.md, "Extension points"):
-- before `compose`: research fan-out, which adds material to the plan;
+- before `compose`: research fan-out (`research`), which adds material to the plan;
 - after `finish`: follow-up scheduling (`followup`) and moment extraction, which read the outcome;
 - `take_turn` with an unprompted TurnRequest: turns the reactor starts enter at `reading`, skipping the gates
   of an inbound message.
@@ -20,15 +20,31 @@ from dataclasses import replace
 
 from bots.host.choices import Ending, RecheckOutcome
 from bots.host.parts import HostParts
-from bots.host.stages import compose, deliver, followup, gates, reading, recheck, record, routing
-from bots.host.values import TurnOutcome, TurnPlan, TurnRequest, outcome_with_delivery, outcome_with_draft
+from bots.host.stages import compose, deliver, followup, gates, reading, recheck, record, research, routing, toolcalls
+from bots.host.values import (
+    TurnOutcome,
+    TurnPlan,
+    TurnRequest,
+    outcome_with_delivery,
+    outcome_with_draft,
+    outcome_with_research,
+)
 from dispositions.choices import OutputShape
+from dit_project import logcontext
 
 logger = logging.getLogger(__name__)
 
 
 async def take_turn(request: TurnRequest, parts: HostParts) -> int | None:
     """Give one turn; the id of its decision, or None when it ended before the router was asked."""
+    channel = request.channel
+    guild_id = channel.guild.id if channel.guild is not None else None
+    # Every line logged during the turn (and an error it captures) names its guild, channel and trigger.
+    with logcontext.bind(guild_id=guild_id, channel_id=channel.id, trigger_id=request.trigger_id):
+        return await _take_turn(request, parts)
+
+
+async def _take_turn(request: TurnRequest, parts: HostParts) -> int | None:
     started = time.perf_counter()
     if request.reactive:
         passed = await gates.check(request, parts)  # mute requests, muted channels, other bots
@@ -40,10 +56,11 @@ async def take_turn(request: TurnRequest, parts: HostParts) -> int | None:
             TurnOutcome.begin(request),
             mute_lifted=True if passed.mute_lifted else None,
             late_address_of=moment.late_address_of,
+            reading=moment.details,
         )
     else:
         moment = await reading.read_unprompted(request, parts)
-        outcome = TurnOutcome.begin(request)
+        outcome = replace(TurnOutcome.begin(request), reading=moment.details)
     plan = await routing.route(request, moment, parts, started=started)  # the disposition, with its seed
     if plan.silent:
         return await record.record_ended(plan, outcome, parts)
@@ -53,6 +70,8 @@ async def take_turn(request: TurnRequest, parts: HostParts) -> int | None:
 async def _speak(plan: TurnPlan, outcome: TurnOutcome, parts: HostParts) -> int | None:
     recorded: record.Recorded | None = None
     try:
+        plan = await research.research(plan, parts)  # the disposition's research personas, in parallel
+        outcome = outcome_with_research(outcome, plan.research)
         draft = await compose.compose(plan, parts)  # context within the boundary, then the synthesizer
         outcome = outcome_with_draft(outcome, draft)
         if not draft.ok:
@@ -66,6 +85,8 @@ async def _speak(plan: TurnPlan, outcome: TurnOutcome, parts: HostParts) -> int 
         recorded = await record.record(plan, draft, parts)  # the decision with the beats it will send
         if recorded is None:
             return None
+        logcontext.annotate(decision_id=recorded.decision_id)
+        await toolcalls.store(plan, draft, recorded, parts)  # what the synthesizer looked up, with the decision
         delivered = await deliver.deliver(plan, draft, recorded, parts)  # beats to the platform
         outcome = replace(outcome_with_delivery(outcome, delivered.delivery), bot_chain=delivered.bot_chain)
         outcome = replace(outcome, end=_ending(plan, outcome))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,9 +21,11 @@ from bots.host.addressing import NOT_ADDRESSED, Address
 from bots.host.choices import Ending, RecheckOutcome
 from bots.scheduled_turns import PreviousTurn
 from dispositions.choices import InterruptionHandling, OutputShape, TriggerKind
+from dispositions.research.types import Research
 from dispositions.specs import DispositionSpec, Moment, PersonaSpec, RouterInputs, RoutingResult
 from dispositions.synthesis import ConversationLine, SynthesisRequest, SynthesisResult
 from memory.context import ContextScope
+from steward.security import Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,20 @@ class TurnRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class ThreatUpdate:
+    """A member's threat score moved this turn: the points to add (the store decays what it holds) and why."""
+
+    guild_id: str
+    user_id: str
+    display_name: str
+    points: float
+    score: float
+    signals: tuple[Signal, ...]
+    scored_at: datetime
+    message_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Reading:
     """What the turn read off its channel before routing: the router's moment and how to answer."""
 
@@ -87,8 +104,12 @@ class Reading:
     reply_to: MessageRef | None
     react_to: MessageRef | None
     late_address_of: str | None = None
-    # What the synthesizer is told beyond the messages it answers (a self-followup's earlier words).
+    # For the synthesizer: what to keep in mind beyond the messages it answers (night, a loss, thanks, a
+    # self-followup's earlier words); for the record: how the moment was read.
     note: str = ""
+    details: Mapping[str, object] | None = None
+    # Stored with the decision (the security engine's score), when the turn's messages carried a signal.
+    threat_update: ThreatUpdate | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +123,8 @@ class TurnPlan:
     routing: RoutingResult
     router_latency_ms: float
     started: float
+    # What the research fan-out brought (None: no persona fired), for the synthesizer and the record.
+    research: Research | None = None
 
     @property
     def chosen(self) -> DispositionSpec:
@@ -216,7 +239,9 @@ class TurnOutcome:
     fragments: tuple[str, ...] | None = None
     mute_lifted: bool | None = None
     late_address_of: str | None = None
+    reading: Mapping[str, object] | None = None
     context: Mapping[str, Any] | None = None
+    research: Mapping[str, Any] | None = None
     synthesis: tuple[Mapping[str, Any], ...] | None = None
     recheck: str | None = None
     folded: tuple[str, ...] | None = None
@@ -246,7 +271,9 @@ class TurnOutcome:
             "fragments",
             "mute_lifted",
             "late_address_of",
+            "reading",
             "context",
+            "research",
             "synthesis",
             "recheck",
             "folded",
@@ -266,6 +293,13 @@ class TurnOutcome:
         if self.error:
             data["error"] = self.error
         return data
+
+
+def outcome_with_research(outcome: TurnOutcome, research: Research | None) -> TurnOutcome:
+    """The outcome with who the fan-out fired, whose payload was used or dropped, and what it cost."""
+    if research is None:
+        return outcome
+    return replace(outcome, research=research.summary(), cost_usd=outcome.cost_usd + research.cost_usd)
 
 
 def outcome_with_draft(outcome: TurnOutcome, draft: Draft) -> TurnOutcome:

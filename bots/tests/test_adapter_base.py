@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime
 
@@ -14,6 +15,8 @@ from bots.adapters.base import (
     MemberRef,
     MessageRef,
     OutputBeat,
+    inbound_from_json,
+    inbound_to_json,
     split_message,
 )
 
@@ -181,3 +184,21 @@ def test_inbound_message_reads_dm_and_thread_from_its_channel():
     assert message.is_thread
     assert not message.is_dm
     assert message.thread_owner_id == "9"
+
+
+@pytest.mark.parametrize("account_created", [datetime(2026, 11, 30, 8, 0, tzinfo=UTC), None])
+def test_a_claimed_message_comes_back_from_json_with_its_authors_account_age(account_created):
+    channel = ChannelRef(id="1")
+    message = InboundMessage(
+        platform="discord",
+        message=MessageRef(channel=channel, id="2"),
+        guild=None,
+        channel=channel,
+        author=MemberRef(id="3", display_name="alice", role_ids=("r",), created_at=account_created),
+        content="hi",
+        created_at=datetime.now(UTC),
+    )
+
+    stored = json.loads(json.dumps(inbound_to_json(message)))
+
+    assert inbound_from_json(stored) == message

@@ -25,7 +25,7 @@ from bots.host.tests.hostkit import make_disposition, make_persona, reply_json
 from bots.inbox import TurnInbox
 from bots.models import Bot
 from bots.scheduled_turns import ScheduledTurn, deliver_turn, recipient_for
-from dispositions.choices import OutputShape
+from dispositions.choices import OutputShape, Voice
 from reactor.choices import DeliveryStatus
 from reactor.delivery import announce
 from reactor.models import Delivery, Trigger
@@ -73,7 +73,8 @@ async def test_a_speculative_turn_handed_over_twice_is_posted_once(
 
     def world():
         persona = make_persona()
-        make_disposition(persona, "observation-drop", shape=OutputShape.SINGLE_LINE)
+        # Observational: an unprompted turn with nothing to answer only observes, calls back or muses.
+        make_disposition(persona, "observation-drop", shape=OutputShape.SINGLE_LINE, voice=Voice.OBSERVATIONAL)
         return persona, Bot.objects.create(slug=f"bot-{uuid.uuid4().hex[:8]}", name="Dit")
 
     persona, bot = await sync_to_async(world)()

@@ -35,7 +35,13 @@ def member_ref(user: discord.abc.User | discord.ClientUser) -> MemberRef:
     role_ids: tuple[str, ...] = ()
     if isinstance(user, discord.Member):
         role_ids = tuple(str(role.id) for role in user.roles if not role.is_default())
-    return MemberRef(id=str(user.id), display_name=user.display_name, is_bot=user.bot, role_ids=role_ids)
+    return MemberRef(
+        id=str(user.id),
+        display_name=user.display_name,
+        is_bot=user.bot,
+        role_ids=role_ids,
+        created_at=getattr(user, "created_at", None),
+    )
 
 
 def known_user(client: discord.Client, user_id: int, guild_id: int | None) -> discord.abc.User | None:

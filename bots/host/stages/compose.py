@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import contextlib
 
+from django.conf import settings
+
 from bots.host.parts import HostParts
 from bots.host.values import Draft, TurnPlan
-from dispositions.choices import OutputShape
+from dispositions.choices import OutputShape, SearchPosture, Voice
+from dispositions.specs import DispositionSpec
 from dispositions.synthesis import SynthesisRequest
+
+# Shapes that write words; a reaction or silence has nothing to look up.
+_WRITTEN = frozenset({OutputShape.SINGLE_LINE, OutputShape.MULTI_LINE, OutputShape.BURST})
+
+
+def offers_tools(disposition: DispositionSpec, shape: str) -> bool:
+    """The synthesizer may call memory's tools when its disposition searches (a search posture other than
+    none) or states facts (the fact-drop voice), and writes words; DIT_SYNTH_TOOLS=0 turns tools off."""
+    looks_up = disposition.search_posture != SearchPosture.NONE or disposition.voice == Voice.FACT_DROP
+    return bool(settings.DIT_SYNTH_TOOLS) and looks_up and shape in _WRITTEN
 
 
 async def compose(plan: TurnPlan, parts: HostParts) -> Draft:
@@ -29,8 +42,10 @@ async def compose(plan: TurnPlan, parts: HostParts) -> Draft:
         bot_id=parts.bot.bot_id,
         guild_id=plan.request.guild_id or None,
         answering=reading.answering,
+        research_material=plan.research.block if plan.research is not None else "",
         is_dm=scope.is_dm,
         note=reading.note,
+        tools=parts.port.tool_box(scope) if offers_tools(plan.chosen, plan.shape) else None,
     )
     # Someone composing a reply shows as typing; a reaction is not typed.
     typing = (
@@ -38,5 +53,15 @@ async def compose(plan: TurnPlan, parts: HostParts) -> Draft:
     )
     async with typing:
         result = await parts.synthesize(request)
-    context = {"strategy": assembled.strategy_used.value, "items": len(assembled.items)}
+    # What the lens found is part of the decision: an empty block says why, and what it looked for and missed.
+    context: dict[str, object] = {
+        "strategy": assembled.strategy_used.value,
+        "items": len(assembled.items),
+        "tokens": assembled.tokens,
+    }
+    if assembled.empty:
+        context["empty"] = True
+        context["empty_reason"] = assembled.empty_reason
+    if assembled.gaps:
+        context["gaps"] = list(assembled.gaps)
     return Draft(request=request, reply_to=reading.reply_to, context=context).with_synthesis(result)

@@ -1,8 +1,9 @@
 """Gates: what ends a reactive turn before the router is asked.
 
-A message that tells the bot to be quiet mutes its channel (and is acknowledged with an emoji); a muted
-channel starts no turn unless the bot is addressed, which lifts the mute; another bot is answered only
-within the reply-chain limits. A turn a gate ends has no decision; its messages are settled with the reason.
+A message that tells the bot to be quiet mutes its channel (and is acknowledged with an emoji): one addressed
+to the bot, or one right after the bot spoke that asks it in so many words; a muted channel starts no turn
+unless the bot is addressed, which lifts the mute; another bot is answered only within the reply-chain
+limits. A turn a gate ends has no decision; its messages are settled with the reason.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ async def check(request: TurnRequest, parts: HostParts) -> Passed | None:
     addressed = request.address.addressed
     stripped = strip_address(request.text, names=identity.names, bot_user_id=identity.user_id)
     muted_until = await parts.port.active_mute(request.channel.id)
-    if addressed and await _mute_request(request, stripped, parts):
+    if (addressed or _right_after_the_bot(request, parts)) and await _mute_request(
+        request, stripped, parts, addressed=addressed
+    ):
         return None
     answered = request.answered
     if muted_until is not None:
@@ -67,7 +70,13 @@ async def check(request: TurnRequest, parts: HostParts) -> Passed | None:
     return Passed(request, stripped)
 
 
-async def _mute_request(request: TurnRequest, stripped: str, parts: HostParts) -> bool:
+def _right_after_the_bot(request: TurnRequest, parts: HostParts) -> bool:
+    """Whether the turn's first message came straight after one of the bot's in its channel (said to it, likely)."""
+    previous = parts.ledger.before(request.channel.id, request.messages[0].message.id)
+    return previous is not None and previous.is_own
+
+
+async def _mute_request(request: TurnRequest, stripped: str, parts: HostParts, *, addressed: bool) -> bool:
     """Whether the message is a request to be quiet; if so the channel is muted and the request acknowledged."""
     config = parts.config
     classify = parts.classify_mute
@@ -75,7 +84,7 @@ async def _mute_request(request: TurnRequest, stripped: str, parts: HostParts) -
         classify = gateway_mute_classifier(
             bot_id=parts.bot.bot_id, guild_id=request.channel.guild_id or None, model=parts.model
         )
-    reading = await read_mute_request(stripped, config=config, classify=classify)
+    reading = await read_mute_request(stripped, config=config, classify=classify, addressed=addressed)
     if not reading.mute or config.mute_minutes <= 0:
         return False
     answered = request.answered

@@ -56,6 +56,7 @@ async def take(message: InboundMessage, parts: HostParts, *, accepting: bool, ca
     arrival = parts.ledger.record(message, is_own=presence.is_own(message.author.id))
     if message.is_edit or arrival is None:
         return None
+    parts.port.saw(message)
     if parts.limiter is not None and not message.author.is_bot and not message.is_dm:
         await parts.limiter.human_spoke(message.channel.id)
     if not verdict.accepted:

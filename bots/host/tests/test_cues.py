@@ -55,3 +55,82 @@ def test_a_sentence_end_is_a_full_stop_question_or_exclamation():
     assert ends_sentence("ok so here it is.")
     assert ends_sentence("right?")
     assert not ends_sentence("and then")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("what year did the Berlin wall fall?", "fact"),
+        ("how many ounces in a pound?", "fact"),
+        ("does anyone know how to undo a git commit?", "fact"),
+        ("can you explain how DNS works, step by step?", "explain"),
+        ("why is the sky blue?", "explain"),
+        ("settle this: is a hot dog a sandwich?", "settle"),
+        ("who's right, me or bob?", "settle"),
+        ("anyone seen the game last night?", "personal"),
+        ("you coming tonight?", "personal"),
+        ("what do you think about tabs?", "opinion"),
+        ("well?", ""),
+        ("nice weather", ""),
+    ],
+)
+def test_a_question_is_read_for_what_it_asks(text, kind):
+    from bots.host.cues import question_kind
+
+    assert question_kind(text) == kind
+
+
+def test_a_question_put_to_the_room_says_so():
+    from bots.host.cues import put_to_the_room
+
+    assert put_to_the_room("does anyone know a good plumber?")
+    assert put_to_the_room("is there a way to mute a thread?")
+    assert not put_to_the_room("did you finish the slides?")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I PASSED MY DRIVING TEST!!!", True),
+        ("we won the hackathon", True),
+        ("got the job 🎉", True),
+        ("I didn't get the job", False),
+        ("the build failed again", False),
+    ],
+)
+def test_good_news_is_told_apart_from_bad(text, expected):
+    from bots.host.cues import is_good_news
+
+    assert is_good_news(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [("😂😂😂", True), ("lmao", True), ("hahaha 😂", True), ("lol what", False), ("omg", False)]
+)
+def test_laughter_is_a_message_that_only_laughs(text, expected):
+    from bots.host.cues import is_laughter
+
+    assert is_laughter(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [
+        ("stay out of here for now", "stay out"),
+        ("could you give us some room for a bit", "give us some room"),
+        ("let us talk among ourselves please", "let us talk"),
+        ("sit this one out please", "sit this one out"),
+        ("don't go away", None),
+        ("go on then", None),
+        ("can you stop by the docs later?", None),
+    ],
+)
+def test_a_request_to_be_quiet_is_read_in_other_words_than_the_phrase_list(text, cue):
+    from bots.host.cues import quiet_request_cue
+
+    assert quiet_request_cue(text) == cue
+
+
+@pytest.mark.parametrize("text", ["wait when's the meeting", "so how do I bake these", "btw is it raining"])
+def test_a_question_may_open_with_a_lead_in(text):
+    assert is_question(text)

@@ -443,3 +443,40 @@ async def _count(queryset, expected: int) -> bool:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_reactions_and_replies_to_the_bots_message_are_recorded_as_its_reception(
+    local_discord, discord_rig, gateway_on_openai_server, reactor_stack
+):
+    from dispositions.choices import ReceptionKind
+    from dispositions.models import DecisionReception
+
+    rig = await discord_rig(persona=await persona_with(("quick-react", OutputShape.SINGLE_LINE, 1.0)))
+    gateway_on_openai_server.queue_reply(reply_json("rust is fine, mostly"))
+    gateway_on_openai_server.queue_reply(reply_json("fair"))
+    channel = rig.channel()
+
+    local_discord.post_message(channel.id, rig.user("alice"), mention(local_discord, "is rust any good?"))
+    await local_discord.wait_for(lambda: bot_texts(local_discord, channel), timeout=10)
+    await rig.host.idle()
+    first = await DispositionDecision.objects.aget()
+    said = local_discord.sent_messages(channel.id)[0]["id"]
+    bob, jen = rig.user("bob"), rig.user("jen")
+    local_discord.add_reaction(channel.id, said, bob, "🦀")
+    local_discord.post_message(channel.id, jen, "hard disagree", reply_to=said)
+
+    def kinds():
+        return DecisionReception.objects.filter(decision=first).values_list("kind", "user_id")
+
+    async def both() -> bool:
+        return {row async for row in kinds()} >= {(ReceptionKind.REACTION, bob.id), (ReceptionKind.REPLY, jen.id)}
+
+    await _wait_for(both, "the reaction and the reply to be recorded against the decision", timeout=60)
+    reaction = await DecisionReception.objects.aget(decision=first, kind=ReceptionKind.REACTION)
+    assert (reaction.message_id, reaction.detail) == (said, {"emoji": "🦀"})
+    reply = await DecisionReception.objects.aget(decision=first, kind=ReceptionKind.REPLY)
+    assert reply.message_id == said
+    assert reply.by_message_id != said
+    # Nothing was recorded against the turn that answered jen's reply, whose message nobody touched yet.
+    assert not await DecisionReception.objects.exclude(decision=first).aexists()
+    await rig.host.idle()

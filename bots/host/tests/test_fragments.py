@@ -52,3 +52,31 @@ def test_different_authors_never_share_a_group():
     buffer.add(message("b", mid="2", author=MemberRef(id="2", display_name="bob")), address=NOT_ADDRESSED, seq=2)
     clock.now += 3
     assert len(buffer.due()) == 2
+
+
+def test_someone_else_speaking_closes_the_open_group_before_their_message():
+    clock = FakeClock()
+    buffer = FragmentBuffer(window=3, max_seconds=15, clock=clock)
+    bob = MemberRef(id="2", display_name="bob")
+    buffer.add(message("has anyone seen my keys?", mid="1"), address=NOT_ADDRESSED, seq=1)
+
+    [closed] = buffer.someone_spoke("c1", bob.id)
+    buffer.add(message("on the hook", mid="2", author=bob), address=NOT_ADDRESSED, seq=2)
+    [bobs] = buffer.someone_spoke("c1", "1")
+    buffer.add(message("thanks", mid="3"), address=NOT_ADDRESSED, seq=3)
+
+    assert [m.message.id for m in closed.messages] == ["1"]
+    assert [m.message.id for m in bobs.messages] == ["2"]
+    assert [[m.message.id for m in g.messages] for g in buffer.flush()] == [["3"]]
+
+
+def test_the_author_adding_more_keeps_their_group_open():
+    clock = FakeClock()
+    buffer = FragmentBuffer(window=3, max_seconds=15, clock=clock)
+    buffer.add(message("so", mid="1"), address=NOT_ADDRESSED, seq=1)
+
+    assert buffer.someone_spoke("c1", "1") == []
+    assert buffer.someone_spoke("other-channel", "2") == []
+    buffer.add(message("about rust", mid="2"), address=NOT_ADDRESSED, seq=2)
+    [group] = buffer.flush()
+    assert [m.message.id for m in group.messages] == ["1", "2"]

@@ -159,3 +159,49 @@ async def test_a_mute_phrase_inside_a_longer_request_is_not_a_mute(text):
     reading = await read_mute_request(text, config=HostConfig.build(mute_classifier=False), classify=None)
 
     assert not reading.mute
+
+
+async def test_a_longer_request_that_asks_in_so_many_words_is_put_to_the_classifier():
+    from bots.host.config import HostConfig
+    from bots.host.mutes import read_mute_request
+
+    asked = []
+
+    async def classify(text):
+        asked.append(text)
+        return True
+
+    text = "could you give us some room for a bit, we're planning a surprise for bob"
+    reading = await read_mute_request(text, config=HostConfig.build(), classify=classify)
+
+    assert reading.mute
+    assert reading.source == MuteSource.CLASSIFIER
+    assert asked == [text]
+
+
+async def test_a_long_message_without_a_request_to_be_quiet_is_never_classified():
+    from bots.host.config import HostConfig
+    from bots.host.mutes import read_mute_request
+
+    asked = []
+
+    async def classify(text):
+        asked.append(text)
+        return True
+
+    text = "can you stop by the docs later and tell me if the API changed?"
+    reading = await read_mute_request(text, config=HostConfig.build(), classify=classify)
+
+    assert not reading.mute
+    assert asked == []
+
+
+async def test_unaddressed_only_a_request_in_so_many_words_is_read_and_short_ones_need_no_classifier():
+    from bots.host.config import HostConfig
+    from bots.host.mutes import read_mute_request
+
+    without = HostConfig.build(mute_classifier=False)
+
+    assert (await read_mute_request("stay out of here for now", config=without, classify=None)).mute
+    assert not (await read_mute_request("go on then", config=without, classify=None, addressed=False)).mute
+    assert (await read_mute_request("give us some room please", config=without, classify=None, addressed=False)).mute

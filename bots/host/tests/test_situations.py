@@ -1,15 +1,21 @@
 """The group-chat situation suite: every labelled situation, played through the real host and the real discord.py
 client against the local Discord and the local model server, once per seed.
 
-Each situation must behave as labelled in every run (must speak, must stay silent, or either) and pass its own
-checks; every run must keep the invariants. The per-category report (balanced accuracy, broken invariants) is
-printed at the end of the test run (see `bots.host.tests.situations.report`).
+Each situation must behave as labelled in every run (must speak, must stay silent, say no words, or either) and
+pass its own checks; every run must keep the invariants. The per-category report (balanced accuracy of each part,
+broken invariants) is printed at the end of the test run (see `bots.host.tests.situations.report`). With
+DIT_SITUATION_MOMENTS=1 a failing run also prints what the router saw for each of its decisions.
+
+The test suite plays each situation with a few seeds (`Situation.seeds`) to stay fast; `bench/situations.py`
+plays every situation with twenty or more through the same stack.
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+import os
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,13 +25,18 @@ from django.core.management import call_command
 from bots.host.tests.situations.catalog import CATALOG, COUNTS
 from bots.host.tests.situations.driver import play
 from bots.host.tests.situations.invariants import check_invariants
-from bots.host.tests.situations.model import Category, Expect, RunRecord, Situation
+from bots.host.tests.situations.judging import judge, run_seed
+from bots.host.tests.situations.model import JUDGEMENT_CLASSES, Category, Expect, Situation
 from bots.host.tests.situations.model_server import SituationModelServer
 from bots.host.tests.situations.report import suite_report
 from dispositions.models import Persona, PersonaDispositionWeight
 from tests.servers.openai_server import gateway_on
 
 pytestmark = pytest.mark.integration
+
+HELD_BACK_DIR = Path(__file__).parent / "situations" / "catalog" / "held_back"
+# The held-back part as it was written, before any tuning: a change to it fails the suite.
+HELD_BACK_DIGEST = "6b80266db729cd324eaa55287380b64b06cf22bdce1d8cd1539a7bd866f39530"
 
 
 @pytest.fixture(scope="module")
@@ -66,31 +77,36 @@ def shipped_persona(host_db) -> Callable[[dict[str, float]], Awaitable[int]]:
     return build
 
 
-def run_seed(situation: Situation, index: int) -> int:
-    """The seed of run `index` of a situation: stable across test runs, different per situation."""
-    return zlib.crc32(f"{situation.id}:{index}".encode())
-
-
-def test_the_catalog_holds_sixty_situations_or_more_covering_every_point_of_the_issue():
+def test_the_catalog_holds_eight_situations_or_more_for_every_class_covering_every_point_of_both_issues():
     assert sum(COUNTS.values()) >= 60
+    assert all(COUNTS[category] >= 8 for category in JUDGEMENT_CLASSES)
     assert set(COUNTS) == set(Category)
     labelled = {(s.category, s.expect) for s in CATALOG}
     for category in Category:
-        assert (category, Expect.MUST_SPEAK) in labelled or (category, Expect.MUST_STAY_SILENT) in labelled
+        assert {
+            (category, Expect.MUST_SPEAK),
+            (category, Expect.MUST_STAY_SILENT),
+            (category, Expect.NO_WORDS),
+        } & labelled
 
 
-def judge(situation: Situation, run: RunRecord) -> list[str]:
-    """What went wrong in one run: the label, the situation's own checks, problems playing it."""
-    failures = list(run.problems)
-    if situation.expect == Expect.MUST_SPEAK and not run.spoke:
-        failures.append("must speak, stayed silent")
-    if situation.expect == Expect.MUST_STAY_SILENT and run.spoke:
-        said = [m.content for m in run.ours()] + [r.emoji for r in run.our_reactions()]
-        failures.append(f"must stay silent, said {said}")
-    if not run.problems:
-        for check in situation.checks:
-            failures.extend(check.failures(run))
-    return failures
+def test_the_held_back_part_is_unchanged_since_it_was_written():
+    digest = hashlib.sha256()
+    for path in sorted(HELD_BACK_DIR.glob("*.py")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    assert digest.hexdigest() == HELD_BACK_DIGEST
+
+
+def test_the_two_parts_are_apart_and_both_cover_every_class_of_the_judgement_issue():
+    tuning = {s.id for s in CATALOG if not s.held_back}
+    held_back = {s.id for s in CATALOG if s.held_back}
+    assert tuning
+    assert held_back
+    assert not tuning & held_back
+    for part in (False, True):
+        covered = {s.category for s in CATALOG if s.held_back is part}
+        assert set(JUDGEMENT_CLASSES) <= covered
 
 
 @pytest.mark.parametrize("situation", CATALOG, ids=[s.id for s in CATALOG])
@@ -117,6 +133,8 @@ async def test_each_situation_behaves_as_labelled_and_keeps_every_invariant(
             # The router seeds of the run's decisions: each one replays from its decision row.
             seeds = [d.seed for d in run.decisions]
             problems.append(f"seed {seed}: decisions {[d.chosen_slug for d in run.decisions]}, router seeds {seeds}")
+            if os.environ.get("DIT_SITUATION_MOMENTS"):
+                problems.extend(f"  {d.chosen_slug} saw {d.moment}" for d in run.decisions)
         problems.extend(f"seed {seed}: {failure}" for failure in failures)
         problems.extend(f"seed {seed}: invariant {b.invariant}: {b.detail}" for b in broken)
     assert not problems, f"{situation.id} ({situation.description}):\n" + "\n".join(problems)

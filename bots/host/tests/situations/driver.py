@@ -18,8 +18,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from asgiref.sync import sync_to_async
 from django.utils import timezone
 from redis.asyncio import Redis
 
@@ -42,10 +46,13 @@ from bots.host.tests.situations.model import (
     BotLoop,
     BotStartsThread,
     DropConnection,
+    Earlier,
     Edit,
     GatewayReconnect,
     ModelCall,
     Pause,
+    QuietHours,
+    Regular,
     Restart,
     RunRecord,
     Say,
@@ -63,8 +70,12 @@ from bots.host.tests.situations.model import (
     WhileGenerating,
 )
 from bots.host.tests.situations.model_server import SituationModelServer, read_prompt
-from bots.models import Bot
+from bots.models import Bot, Guild
+from bots.services import guild_quiet_hours_set
 from dispositions.models import DispositionDecision
+from gateway.services import budget_envelope_create, budget_reserve, budget_settle
+from memory.choices import TranscriptRole
+from memory.ingest import IngestMessage, ingest_message
 from tests.servers.local_discord import LocalDiscord, LocalGuild, LocalUser
 
 logger = logging.getLogger(__name__)
@@ -80,6 +91,8 @@ BASE_SETTINGS: dict[str, str] = {
     "DRAIN_GRACE_SECONDS": "5",
 }
 _PLACEHOLDER = re.compile(r"\{(bot|twin|secret|user:[\w-]+|role:[\w-]+|id:[\w-]+)\}")
+_MENTION = re.compile(r"<@!?(\d+)>")
+DISCORD_EPOCH_MS = 1420070400000
 
 
 class SituationError(AssertionError):
@@ -154,6 +167,7 @@ class _Run:
     dm_channels: dict[str, str] = field(default_factory=dict)
     away: set[str] = field(default_factory=set)
     edits: int = 0
+    history_counter: int = 0
     seeds: random.Random = field(default_factory=random.Random)
 
 
@@ -173,8 +187,13 @@ async def play(
         seed=seed,
         expect=situation.expect,
         judged_channel=situation.judged_channel,
+        held_back=situation.held_back,
     )
-    server.configure(model_says=situation.model_says, classifier_says=situation.classifier_says)
+    server.configure(
+        model_says=situation.model_says,
+        classifier_says=situation.classifier_says,
+        register_says=situation.register_says,
+    )
     discord = LocalDiscord(bot_name=BOT_NAME.lower()).start()
     run: _Run | None = None
     try:
@@ -223,6 +242,7 @@ async def play(
                 run.twin = await _start(run, name=BOT_NAME, user=main.user, token=main.token, bot=main.bot)
             record.chain_max = run.main.config.bot_reply_chain_max
             record.bot_ids = tuple(dict.fromkeys(i.bot.pk for i in (run.main, run.twin) if i is not None))
+            await _guild_settings(run)
             for step in situation.setup:
                 await _perform(run, step)
             await _settle(run)
@@ -301,6 +321,10 @@ async def _perform(run: _Run, step: Step) -> None:
         _say(run, step)
     elif isinstance(step, Typing):
         run.discord.start_typing(_channel_id(run, step.channel, step.author), run.people[step.author])
+    elif isinstance(step, Earlier):
+        await _earlier(run, step)
+    elif isinstance(step, Regular):
+        await _regular(run, step)
     elif isinstance(step, Pause):
         await asyncio.sleep(step.seconds)
     elif isinstance(step, Settle):
@@ -345,6 +369,118 @@ async def _perform(run: _Run, step: Step) -> None:
         )
     else:  # pragma: no cover - the Step union is closed
         raise SituationError(f"unknown step {step!r}")
+
+
+async def _guild_settings(run: _Run) -> None:
+    """What people set for the guild: its quiet hours (around the run's own time) and its model budget."""
+    situation = run.situation
+    if situation.quiet_hours is not None:
+        start, end = quiet_window(situation.quiet_hours, timezone.now())
+        for instance in (run.main, run.twin):
+            if instance is None:
+                continue
+            guild = await Guild.objects.aget(bot=instance.bot, external_id=run.guild.id)
+            await sync_to_async(guild_quiet_hours_set)(
+                guild=guild, time_zone=situation.quiet_hours.time_zone, start=start, end=end
+            )
+    if situation.budget_left is not None:
+        await sync_to_async(_spend_budget)(run.guild.id, situation.budget_left)
+
+
+def quiet_window(hours: QuietHours, now: datetime) -> tuple[Any, Any]:
+    """Local start and end of quiet hours that hold `now` (or, `now_inside=False`, begin an hour after it)."""
+    local = now.astimezone(ZoneInfo(hours.time_zone)).replace(second=0, microsecond=0)
+    if hours.now_inside:
+        return (local - timedelta(hours=1)).time(), (local + timedelta(hours=2)).time()
+    return (local + timedelta(hours=1)).time(), (local + timedelta(hours=4)).time()
+
+
+def _spend_budget(guild_id: str, left: float) -> None:
+    """A budget for the guild this month, spent down to `left` of it."""
+    now = timezone.now()
+    envelope = budget_envelope_create(
+        guild_id=guild_id,
+        period_start=now - timedelta(days=1),
+        period_end=now + timedelta(days=29),
+        allocated_usd=Decimal(1),
+    )
+    spent = (Decimal(1) - Decimal(str(left))).quantize(Decimal("0.000001"))
+    if spent > 0:
+        reservation = budget_reserve(guild_id=envelope.guild_id, amount=spent, now=now)
+        if reservation is None:
+            raise SituationError(f"could not spend the budget of guild {guild_id} down to {left}")
+        budget_settle(reservation=reservation, actual_usd=spent)
+
+
+def _backdated_id(moment: datetime, counter: int) -> str:
+    """A platform message id as the platform would have given it at `moment` (ids sort by time)."""
+    return str(((int(moment.timestamp() * 1000) - DISCORD_EPOCH_MS) << 22) | (counter & 0x3FFFFF))
+
+
+async def _earlier(run: _Run, step: Earlier) -> None:
+    moment = timezone.now() - timedelta(minutes=step.minutes_ago)
+    reply_id = run.record.labels[step.reply_to] if step.reply_to else ""
+    reply_author = run.record.history_authors.get(reply_id, "")
+    message_id = await sync_to_async(_remember)(
+        run, step.author, step.text, step.channel, moment, reply_id, reply_author
+    )
+    if step.label:
+        run.record.labels[step.label] = message_id
+
+
+async def _regular(run: _Run, step: Regular) -> None:
+    now = timezone.now()
+    # Spread from `days` ago to a day ago: familiar, but not part of the conversation now.
+    span = max(0.0, step.days - 1.0)
+    for index in range(step.messages):
+        moment = now - timedelta(days=step.days) + timedelta(days=span * index / max(1, step.messages - 1))
+        await sync_to_async(_remember)(
+            run, step.author, f"(an old message, #{index + 1})", step.channel, moment, "", ""
+        )
+
+
+def _remember(
+    run: _Run, author: str, text: str, channel: str, moment: datetime, reply_id: str, reply_author: str
+) -> str:
+    """Store one message in memory as ingest would have when it was said; its id."""
+    is_bot = author == BOT_NAME.lower()
+    if is_bot:
+        user_id, display, is_bot_author = run.discord.bot.id, BOT_NAME, True
+    else:
+        person = run.people.get(author)
+        if person is None:
+            raise SituationError(f"{author!r} is not in situation {run.situation.id}")
+        user_id, display, is_bot_author = person.id, person.global_name or person.username, bool(person.bot)
+    content = _fill(run, text, author=author)
+    run.history_counter += 1
+    if is_bot:
+        # The bot's own earlier words live in memory only: no beat of this run sent them.
+        message_id = _backdated_id(moment, run.history_counter)
+    else:
+        # A person's earlier words are on the platform too (the bot can reply to them), dated then.
+        posted = run.discord.add_history(run.record.channels[channel], run.people[author], content, created_at=moment)
+        message_id = str(posted["id"])
+        run.away.add(message_id)  # said before the bot was there to hear it: no event will reach it
+    ingest_message(
+        IngestMessage(
+            platform="discord",
+            message_id=message_id,
+            channel_id=run.record.channels[channel],
+            author_id=user_id,
+            author_display_name=display,
+            content=content,
+            created_at=moment,
+            guild_id=run.guild.id,
+            channel_name=channel,
+            author_is_bot=is_bot_author,
+            role=TranscriptRole.BOT if is_bot_author else TranscriptRole.USER,
+            reply_to_message_id=reply_id,
+            reply_to_author_id=reply_author,
+            mentions=tuple(dict.fromkeys(_MENTION.findall(content))),
+        )
+    )
+    run.record.history_authors[message_id] = user_id
+    return message_id
 
 
 def _main(run: _Run) -> _Instance:
@@ -622,6 +758,7 @@ async def _collect(run: _Run, mark: _Mark | None) -> None:
     async for decision in DispositionDecision.objects.filter(bot_id__in=record.bot_ids).order_by("id"):
         outcome = decision.outcome or {}
         context = (decision.router_inputs or {}).get("context", {})
+        dimensions = decision.dimensions_used or {}
         record.decisions.append(
             SeenDecision(
                 id=decision.pk,
@@ -638,6 +775,9 @@ async def _collect(run: _Run, mark: _Mark | None) -> None:
                 late_address_of=str(outcome.get("late_address_of", "")),
                 recheck=str(outcome.get("recheck", "")),
                 in_script=decision.pk > first_scripted,
+                risk=str(dimensions.get("risk_appetite", "")),
+                voice=str(dimensions.get("voice", "")),
+                moment=dict(context),
             )
         )
     decision_ids = [d.id for d in record.decisions]

@@ -24,7 +24,7 @@ MUTE_ACK = "🤐"
 
 
 class Category(enum.StrEnum):
-    """The issue's nine points, in its order."""
+    """What a situation is about: the group-chat issue's nine points, then the judgement issue's thirteen classes."""
 
     ADDRESSING = "addressing"
     AMBIENT = "ambient"
@@ -35,13 +35,49 @@ class Category(enum.StrEnum):
     WHO_SAID_WHAT = "who-said-what"
     BOUNDARY = "boundary"
     EXACTLY_ONCE = "exactly-once"
+    # Judgement in a group chat: when to speak, in what shape, and to whom.
+    QUESTIONS = "questions-between-people"
+    ANNOUNCEMENTS = "announcements"
+    CELEBRATIONS = "celebrations"
+    LATE_PINGS = "late-pings"
+    ANSWERED_FRAGMENTS = "answered-fragments"
+    NEWCOMERS = "newcomers"
+    ARGUMENTS = "arguments"
+    UNPROMPTED = "unprompted"
+    SHAPE = "shape"
+    AMBIENT_BUDGET = "ambient-budget"
+    MUTE_WORDING = "mute-wording"
+    REGISTER = "register"
+    SLEEP_AND_THREAT = "sleep-and-threat"
+
+
+# The judgement issue's thirteen classes, in its order: each has situations in both parts of the suite.
+JUDGEMENT_CLASSES = (
+    Category.QUESTIONS,
+    Category.ANNOUNCEMENTS,
+    Category.CELEBRATIONS,
+    Category.LATE_PINGS,
+    Category.ANSWERED_FRAGMENTS,
+    Category.NEWCOMERS,
+    Category.ARGUMENTS,
+    Category.UNPROMPTED,
+    Category.SHAPE,
+    Category.AMBIENT_BUDGET,
+    Category.MUTE_WORDING,
+    Category.REGISTER,
+    Category.SLEEP_AND_THREAT,
+)
 
 
 class Expect(enum.StrEnum):
-    """Whether the bot must produce visible output once the judged script starts."""
+    """Whether the bot must produce visible output once the judged script starts.
+
+    NO_WORDS: a reaction is fine, a message is not; scored as staying silent, with "spoke" meaning "said words".
+    """
 
     MUST_SPEAK = "must_speak"
     MUST_STAY_SILENT = "must_stay_silent"
+    NO_WORDS = "no_words"
     MAY_EITHER = "may_either"
 
 
@@ -58,6 +94,29 @@ class Say:
     channel: str = "general"
     reply_to: str | None = None
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """`author` said `text` in `channel` `minutes_ago` minutes before the run: memory holds it, the platform has moved
+    on (no event reaches the bot). "sol" is the bot itself; `reply_to` names an earlier labelled message."""
+
+    author: str
+    text: str
+    minutes_ago: float
+    channel: str = "general"
+    reply_to: str | None = None
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Regular:
+    """`author` has been around: `messages` messages of theirs in memory, spread over the last `days` days."""
+
+    author: str
+    messages: int = 30
+    days: float = 30.0
+    channel: str = "random"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +222,8 @@ class SendFault:
 
 Step = (
     Say
+    | Earlier
+    | Regular
     | Typing
     | Pause
     | Settle
@@ -227,6 +288,9 @@ class SeenDecision:
     late_address_of: str
     recheck: str
     in_script: bool
+    risk: str = ""
+    voice: str = ""
+    moment: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +308,7 @@ class SeenBeat:
 class ModelCall:
     """One chat completion the local model server answered, read back as the kind of call it was."""
 
-    kind: str  # "synth", "classifier" or "other"
+    kind: str  # "synth", "classifier" (mute), "register" or "other"
     system: str
     user: str
     is_dm: bool
@@ -266,6 +330,7 @@ class RunRecord:
     seed: int
     expect: Expect
     judged_channel: str = ""
+    held_back: bool = False
     bot_user_id: str = ""
     twin_user_id: str = ""
     bot_ids: tuple[int, ...] = ()
@@ -273,6 +338,7 @@ class RunRecord:
     channels: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     dm_secrets: dict[str, str] = field(default_factory=dict)
+    history_authors: dict[str, str] = field(default_factory=dict)
     messages: list[SeenMessage] = field(default_factory=list)
     reactions: list[SeenReaction] = field(default_factory=list)
     decisions: list[SeenDecision] = field(default_factory=list)
@@ -306,6 +372,22 @@ class RunRecord:
         messages = [m for m in self.ours() if not where or m.channel == where]
         reactions = [r for r in self.our_reactions() if not where or r.channel == where]
         return bool(messages or reactions)
+
+    @property
+    def said_words(self) -> bool:
+        """Whether the bot posted a message once the judged script started (in the judged channel, if named)."""
+        where = self.judged_channel
+        return any(not where or m.channel == where for m in self.ours())
+
+    @property
+    def spoke_as_judged(self) -> bool:
+        """What the label judges: words for NO_WORDS situations, any visible output otherwise."""
+        return self.said_words if self.expect == Expect.NO_WORDS else self.spoke
+
+    def scripted_turns(self) -> list[SeenDecision]:
+        """Decisions of our main bot taken in the judged script."""
+        main = self.bot_ids[0] if self.bot_ids else None
+        return [d for d in self.decisions if d.in_script and d.bot_id == main]
 
     def decision_for(self, label: str) -> SeenDecision | None:
         """The reactive decision whose turn took in the labelled message (answered, or merged as a fragment)."""
@@ -640,6 +722,92 @@ class ModelCalls:
         return []
 
 
+_ANSWERED_ENDS = ("spoke", "reacted")
+
+
+@dataclass(frozen=True, slots=True)
+class ShapesOnly:
+    """Every turn of ours in the script that put something out used one of `shapes`."""
+
+    shapes: frozenset[str]
+
+    def failures(self, run: RunRecord) -> list[str]:
+        bad = [
+            f"{d.chosen_slug} ({d.output_shape})"
+            for d in run.scripted_turns()
+            if d.end in _ANSWERED_ENDS and d.output_shape not in self.shapes
+        ]
+        return [f"answered in shapes outside {sorted(self.shapes)}: {bad}"] if bad else []
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenOnly:
+    """Every turn of ours in the script that put something out chose one of `slugs`."""
+
+    slugs: frozenset[str]
+
+    def failures(self, run: RunRecord) -> list[str]:
+        bad = [
+            d.chosen_slug for d in run.scripted_turns() if d.end in _ANSWERED_ENDS and d.chosen_slug not in self.slugs
+        ]
+        return [f"answered with {bad}, expected only {sorted(self.slugs)}"] if bad else []
+
+
+@dataclass(frozen=True, slots=True)
+class NoTeasing:
+    """No turn of ours in the script that put something out was a spicy (teasing) disposition."""
+
+    def failures(self, run: RunRecord) -> list[str]:
+        bad = [d.chosen_slug for d in run.scripted_turns() if d.end in _ANSWERED_ENDS and d.risk == "spicy"]
+        return [f"teased: {bad}"] if bad else []
+
+
+@dataclass(frozen=True, slots=True)
+class NoLoneReaction:
+    """No turn of ours in the script answered with a reaction alone."""
+
+    def failures(self, run: RunRecord) -> list[str]:
+        bad = [d.chosen_slug for d in run.scripted_turns() if d.end == "reacted"]
+        return [f"answered with a reaction alone: {bad}"] if bad else []
+
+
+@dataclass(frozen=True, slots=True)
+class ReactedTo:
+    """Any reaction of ours in the script is on the labelled message (and there is at most one)."""
+
+    label: str
+
+    def failures(self, run: RunRecord) -> list[str]:
+        target = run.labels[self.label]
+        reactions = run.our_reactions()
+        elsewhere = [r.emoji for r in reactions if r.message_id != target]
+        problems = [f"reacted to another message than {self.label!r}: {elsewhere}"] if elsewhere else []
+        if len(reactions) > 1:
+            problems.append(f"{len(reactions)} reactions, expected at most one")
+        return problems
+
+
+@dataclass(frozen=True, slots=True)
+class MomentHas:
+    """The router saw these values for the labelled message's turn (or, without a label, the script's last turn)."""
+
+    values: Mapping[str, object]
+    label: str = ""
+
+    def failures(self, run: RunRecord) -> list[str]:
+        if self.label:
+            decision = run.decision_for(self.label)
+        else:
+            turns = run.scripted_turns()
+            decision = turns[-1] if turns else None
+        if decision is None:
+            return [f"{self.label or 'the script'!r} started no turn"]
+        wrong = {
+            name: decision.moment.get(name) for name, value in self.values.items() if decision.moment.get(name) != value
+        }
+        return [f"the router saw {wrong}, expected {dict(self.values)}"] if wrong else []
+
+
 def bot_to_bot_replies(run: RunRecord) -> int:
     """Turns of ours that answered a message written by a bot with at least one message."""
     authors = {m.id: m for m in run.messages}
@@ -656,14 +824,24 @@ def bot_to_bot_replies(run: RunRecord) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """The guild's quiet hours in `time_zone`, placed so the run falls inside them (or, `now_inside=False`, outside)."""
+
+    time_zone: str
+    now_inside: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Situation:
     """One labelled group-chat situation.
 
     `settings` are the bot's settings (real keys, as admin or the environment would set them); `weights` override
     the shipped persona's disposition weights; `twin` runs a second bot of ours (Luna) beside Sol, `replica` a second
     process of Sol itself; `model_says` replaces what the model writes; `classifier_says`
-    is the mute classifier's answer. `setup` runs first and settles; `expect` and `checks` judge `script`
-    (`expect` only in `judged_channel`, when given).
+    is the mute classifier's answer, `register_says` the register classifier's. `quiet_hours` gives the guild quiet
+    hours placed around the run's own time; `budget_left` gives the guild a budget with that share left. `setup` runs
+    first and settles; `expect` and `checks` judge `script` (`expect` only in `judged_channel`, when given).
+    `held_back` is set by the catalog on the part kept aside (see `catalog/held_back`), never by a situation.
     """
 
     id: str
@@ -683,8 +861,12 @@ class Situation:
     replica: bool = False
     model_says: tuple[str, ...] = ()
     classifier_says: str = "no"
+    register_says: str = "neutral"
+    quiet_hours: QuietHours | None = None
+    budget_left: float | None = None
     seeds: int = 2
     roles: tuple[str, ...] = ("moderator",)
+    held_back: bool = False
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", self.id):
@@ -697,7 +879,7 @@ def step_labels(steps: Sequence[Step]) -> set[str]:
     """The labels the steps give messages (nested steps included)."""
     labels: set[str] = set()
     for step in steps:
-        if isinstance(step, Say) and step.label:
+        if isinstance(step, Say | Earlier) and step.label:
             labels.add(step.label)
         elif isinstance(step, WhileGenerating):
             labels |= step_labels((step.trigger, *step.meanwhile))

@@ -4,7 +4,8 @@ The scripted OpenAI-compatible server answers from a queue; a situation needs an
 (who to answer, which output shape, whether the mute classifier is asking), so this subclass answers any request
 its queue has nothing for by reading the prompt:
 
-- the mute classifier gets `classifier_says` ("no" unless the situation says otherwise);
+- the mute classifier gets `classifier_says` ("no" unless the situation says otherwise), the register classifier
+  `register_says` ("neutral" unless the situation says otherwise);
 - a react-only turn gets a reaction; a burst two short messages; any other shape one message that names the
   person it answers and echoes the start of what they said (so a check can tell who was answered);
 - `model_says`, when set, is what the model writes instead (e.g. "(staying silent)").
@@ -30,6 +31,7 @@ from tests.servers.openai_server import Endpoint, OpenAIServer, RecordedRequest,
 
 HOLD_TIMEOUT = 15.0
 CLASSIFIER_MARK = "Answer with one word: yes or no."
+REGISTER_MARK = "Answer with one word: distress, gratitude, tease, hostile or neutral."
 DM_MARK = "This is a direct message"
 _ANSWER = re.compile(r"^Answer (?P<name>.+?) \((?:u|bot):(?P<id>[^)]+)\)\.$", re.MULTILINE)
 _LINE = re.compile(r"^(?:\[#[^\]]*\] )?.+? \((?:u|bot):[^)]+\): (?P<text>.*)$")
@@ -59,6 +61,8 @@ def read_prompt(body: object) -> ReadPrompt:
     user = users[0] if users else ""
     if CLASSIFIER_MARK in system:
         return ReadPrompt("classifier", system, user, False, "", "", user, "")
+    if REGISTER_MARK in system:
+        return ReadPrompt("register", system, user, False, "", "", user, "")
     if "Output shape:" not in system:
         return ReadPrompt("other", system, user, False, "", "", "", "")
     shape = re.search(r"Output shape: ([\w-]+)\.", system)
@@ -76,10 +80,14 @@ def read_prompt(body: object) -> ReadPrompt:
     )
 
 
-def answer_for(prompt: ReadPrompt, *, model_says: tuple[str, ...], classifier_says: str) -> str:
+def answer_for(
+    prompt: ReadPrompt, *, model_says: tuple[str, ...], classifier_says: str, register_says: str = "neutral"
+) -> str:
     """What a cooperative model would write back for this prompt."""
     if prompt.kind == "classifier":
         return classifier_says
+    if prompt.kind == "register":
+        return register_says
     if prompt.kind != "synth":
         return "ok"
     if prompt.shape == "react-only":
@@ -105,15 +113,17 @@ class SituationModelServer(OpenAIServer):
         super().__init__()
         self.model_says: tuple[str, ...] = ()
         self.classifier_says = "no"
+        self.register_says = "neutral"
         self._hold_armed = False
         self._held = threading.Event()
         self._release = threading.Event()
 
-    def configure(self, *, model_says: tuple[str, ...], classifier_says: str) -> None:
+    def configure(self, *, model_says: tuple[str, ...], classifier_says: str, register_says: str = "neutral") -> None:
         """Set how the model answers for the next run, and forget the previous run's requests."""
         self.reset()
         self.model_says = model_says
         self.classifier_says = classifier_says
+        self.register_says = register_says
         self._hold_armed = False
         self._held.clear()
         self._release.clear()
@@ -151,4 +161,11 @@ class SituationModelServer(OpenAIServer):
         if step is not None or endpoint != "chat" or recorded is None:
             return step
         prompt = read_prompt(recorded.body)
-        return Reply(text=answer_for(prompt, model_says=self.model_says, classifier_says=self.classifier_says))
+        return Reply(
+            text=answer_for(
+                prompt,
+                model_says=self.model_says,
+                classifier_says=self.classifier_says,
+                register_says=self.register_says,
+            )
+        )

@@ -1,6 +1,9 @@
 """The suite's report: per category, how often the bot spoke when it should have and kept quiet when it should have
 (balanced accuracy over the labelled runs), and every invariant broken, printed at the end of the test run.
 
+The tuning part and the held-back part (`catalog/held_back`, never tuned on) are tallied and printed apart, each
+with its own balanced accuracy; a NO_WORDS situation counts as one where the bot must keep quiet in words.
+
 Results are kept on the pytest config (`SUITE`); `pytest_terminal_summary` (wired in `bots/tests/conftest.py`)
 prints the table whenever any situation ran, so it shows in the normal test command's output.
 """
@@ -37,11 +40,11 @@ class CategoryTally:
         """Count one run."""
         self.situations.add(run.situation)
         self.runs += 1
-        spoke = run.spoke
+        spoke = run.spoke_as_judged
         if run.expect == Expect.MUST_SPEAK:
             self.tp += spoke
             self.fn += not spoke
-        elif run.expect == Expect.MUST_STAY_SILENT:
+        elif run.expect in (Expect.MUST_STAY_SILENT, Expect.NO_WORDS):
             self.fp += spoke
             self.tn += not spoke
         else:
@@ -68,40 +71,67 @@ class CategoryTally:
         return sum(rates) / len(rates) if rates else None
 
 
+def merged(tallies: Iterable[CategoryTally]) -> CategoryTally:
+    """One tally adding up several."""
+    total = CategoryTally()
+    for tally in tallies:
+        total.situations |= tally.situations
+        for name in ("runs", "tp", "fn", "tn", "fp", "either_spoke", "either_runs", "failed_checks"):
+            setattr(total, name, getattr(total, name) + getattr(tally, name))
+        total.failures.extend(tally.failures)
+        total.broken.extend(tally.broken)
+    return total
+
+
+PARTS = ("tuning", "held-back")
+
+
+def part_of(run: RunRecord) -> str:
+    """The part of the suite a run belongs to."""
+    return PARTS[1] if run.held_back else PARTS[0]
+
+
 @dataclass
 class SuiteReport:
-    """Every run of the suite, tallied per category."""
+    """Every run of the suite, tallied per part (tuning, held-back) and category."""
 
-    tallies: dict[Category, CategoryTally] = field(default_factory=dict)
+    tallies: dict[tuple[str, Category], CategoryTally] = field(default_factory=dict)
 
     def add(self, run: RunRecord, *, failures: Sequence[str], broken: Iterable[Broken]) -> None:
         """Count one run of a situation with what went wrong in it."""
-        self.tallies.setdefault(run.category, CategoryTally()).add(run, failures=failures, broken=broken)
+        key = (part_of(run), run.category)
+        self.tallies.setdefault(key, CategoryTally()).add(run, failures=failures, broken=broken)
+
+    def part(self, part: str) -> dict[Category, CategoryTally]:
+        """The tallies of one part, by category."""
+        return {category: tally for (name, category), tally in self.tallies.items() if name == part}
 
     def lines(self) -> list[str]:
-        """The report as text lines."""
+        """The report as text lines: one table per part, then both parts' totals."""
         header = (
-            f"{'category':<16}{'situations':>11}{'runs':>6}{'TP':>5}{'FN':>5}{'TN':>5}{'FP':>5}"
+            f"{'category':<26}{'situations':>11}{'runs':>6}{'TP':>5}{'FN':>5}{'TN':>5}{'FP':>5}"
             f"{'spoke ok':>10}{'quiet ok':>10}{'bal.acc':>9}{'either':>9}{'failed':>8}{'broken':>8}"
         )
-        lines = [header, "-" * len(header)]
-        total = CategoryTally()
-        for category in Category:
-            tally = self.tallies.get(category)
-            if tally is None:
+        lines: list[str] = []
+        totals: dict[str, CategoryTally] = {}
+        for part in PARTS:
+            tallies = self.part(part)
+            if not tallies:
                 continue
-            lines.append(_row(category.value, tally))
-            total.situations |= tally.situations
-            for name in ("runs", "tp", "fn", "tn", "fp", "either_spoke", "either_runs", "failed_checks"):
-                setattr(total, name, getattr(total, name) + getattr(tally, name))
-            total.failures.extend(tally.failures)
-            total.broken.extend(tally.broken)
-        lines.append("-" * len(header))
-        lines.append(_row("all", total))
+            lines += [f"{part} part", header, "-" * len(header)]
+            for category in Category:
+                if category in tallies:
+                    lines.append(_row(category.value, tallies[category]))
+            totals[part] = merged(tallies.values())
+            lines += ["-" * len(header), _row("all", totals[part]), ""]
+        total = merged(totals.values())
+        for part, tally in totals.items():
+            lines.append(f"balanced accuracy, {part} part: {_percent(tally.balanced_accuracy)} ({tally.runs} runs)")
         lines.append("")
         lines.append(
-            "spoke ok = TP/(TP+FN) over must-speak runs; quiet ok = TN/(TN+FP) over must-stay-silent runs; "
-            "either = runs that spoke / may-either runs; failed = runs failing their label or their own checks."
+            "spoke ok = TP/(TP+FN) over must-speak runs; quiet ok = TN/(TN+FP) over must-stay-silent runs (and "
+            "no-words runs, where only words count as speaking); either = runs that spoke / may-either runs; "
+            "failed = runs failing their label or their own checks."
         )
         if total.failures:
             lines.append(f"Runs not behaving as labelled or failing their checks ({total.failed_checks}):")
@@ -124,7 +154,7 @@ def _percent(value: float | None) -> str:
 def _row(name: str, tally: CategoryTally) -> str:
     either = f"{tally.either_spoke}/{tally.either_runs}" if tally.either_runs else "-"
     return (
-        f"{name:<16}{len(tally.situations):>11}{tally.runs:>6}{tally.tp:>5}{tally.fn:>5}{tally.tn:>5}{tally.fp:>5}"
+        f"{name:<26}{len(tally.situations):>11}{tally.runs:>6}{tally.tp:>5}{tally.fn:>5}{tally.tn:>5}{tally.fp:>5}"
         f"{_percent(tally.speak_rate):>10}{_percent(tally.quiet_rate):>10}{_percent(tally.balanced_accuracy):>9}"
         f"{either:>9}{tally.failed_checks:>8}{len(tally.broken):>8}"
     )

@@ -2,7 +2,9 @@
 
 - REQUIRE_MENTION=true turns "not addressed" into "no turn at all", so addressing is judged by what the bot does;
 - `vibing` (react-only) at weight 0 makes addressed turns answer in words where a check needs a message to read;
-- `silent-listen` and `vibing` at weight 0 make every turn that reaches the router want to say something in words.
+- `silent-listen` and `vibing` at weight 0 make every turn that reaches the router want to say something in words;
+- the dispositions that fit an unprompted moment (musing, observing, calling back) at weight 0 leave an unprompted
+  turn only what answers something: it speaks only when there is something to answer.
 """
 
 from __future__ import annotations
@@ -24,3 +26,4 @@ BURST_ONLY = dict.fromkeys(
     0.0,
 )
 ALLOW_DEPLOYBOT = {"ALLOWED_BOTS": "{id:deploybot}"}
+NOTHING_UNPROMPTED = {"late-night-musing": 0.0, "observation-drop": 0.0, "callback-from-memory": 0.0}
