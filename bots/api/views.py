@@ -18,6 +18,7 @@ from bots.api.serializers import (
     SettingOverrideInputSerializer,
     SettingStateSerializer,
 )
+from bots.errors import InvalidSettingValue
 from bots.models import Bot
 from bots.selectors import bot_get, bot_list, setting_state_get, setting_states
 from bots.services import bot_create, bot_delete, bot_update, setting_override_clear, setting_override_set
@@ -103,6 +104,11 @@ class BotSettingViewSet(viewsets.ViewSet):
     def retrieve(self, request: Request, slug: str, key: str) -> Response:
         state = setting_state_get(bot=bot_get(slug=slug), key=key)
         return Response(SettingStateSerializer(state).data)
+
+    def unstorable_text_error(self, where: str, reason: str) -> Exception:
+        """A value the database cannot store is an invalid value of the setting it was offered for."""
+        key = str(self.kwargs.get("key", ""))
+        return InvalidSettingValue(f"{key}: {reason}", key=key)
 
     @extend_schema(
         summary="Override a setting (staff); the value is validated by the field's type, secrets are write-only",

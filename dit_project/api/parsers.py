@@ -6,7 +6,8 @@ DIT_API_MAX_BODY_BYTES.
 
 JSON can carry text PostgreSQL cannot store: a NUL character (`\\u0000`), which no text or jsonb column
 holds, and a lone surrogate (`\\ud800`), which is not UTF-8. Such a body is a 400 naming where the text
-is, before any serializer, lookup or filter sends it to the database.
+is, before any serializer, lookup or filter sends it to the database. A view can name that error its
+own way with a method `unstorable_text_error(where, reason) -> Exception`.
 """
 
 from __future__ import annotations
@@ -88,5 +89,7 @@ class LimitedJSONParser(JSONParser):
         found = unstorable_text(data)
         if found:
             where, reason = found
-            raise ValidationError({where: [reason]})
+            # A view whose body is one value names the error its own way (a bot setting, say).
+            own_error = getattr(context.get("view"), "unstorable_text_error", None)
+            raise own_error(where, reason) if own_error is not None else ValidationError({where: [reason]})
         return data
