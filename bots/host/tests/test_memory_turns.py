@@ -44,7 +44,8 @@ def seed_highlight(text: str, *, days_ago: int = 10) -> Highlight:
 
 
 async def test_a_highlight_on_the_live_topic_primes_the_routers_callback_signal(make_rig, gateway_on_openai_server):
-    rig = await make_rig(persona=await persona_on(ContextStrategy.CALLBACK_PRIMED))
+    # One named lens is under test: the router's off-axis roll (5% by default) would swap it for another.
+    rig = await make_rig(persona=await persona_on(ContextStrategy.CALLBACK_PRIMED), router_off_axis_rate=0.0)
     gateway_on_openai_server.queue_reply(reply_json("first"))
     gateway_on_openai_server.queue_reply(reply_json("second"))
 
@@ -65,7 +66,7 @@ async def test_a_highlight_on_the_live_topic_primes_the_routers_callback_signal(
 
 
 async def test_a_lens_with_nothing_to_show_says_so_on_the_decision(make_rig, gateway_on_openai_server):
-    rig = await make_rig(persona=await persona_on(ContextStrategy.EPOCHS_ONLY))
+    rig = await make_rig(persona=await persona_on(ContextStrategy.EPOCHS_ONLY), router_off_axis_rate=0.0)
     gateway_on_openai_server.queue_reply(reply_json("hm"))
 
     await rig.say("general", "alice", "@dit remember last month?")

@@ -2,9 +2,11 @@
 client against the local Discord and the local model server, once per seed.
 
 Each situation must behave as labelled in every run (must speak, must stay silent, say no words, or either) and
-pass its own checks; every run must keep the invariants. The per-category report (balanced accuracy of each part,
-broken invariants) is printed at the end of the test run (see `bots.host.tests.situations.report`). With
-DIT_SITUATION_MOMENTS=1 a failing run also prints what the router saw for each of its decisions.
+pass its own checks; every run must keep the invariants. A run that went against its label only on router draws
+under 1% (a long shot, see `situations/judging.py`) is counted and named in the report, and does not fail.
+The per-category report (balanced accuracy of each part, broken invariants) is printed at the end of the test
+run (see `bots.host.tests.situations.report`). With DIT_SITUATION_MOMENTS=1 a failing run also prints what the
+router saw for each of its decisions.
 
 The test suite plays each situation with a few seeds (`Situation.seeds`) to stay fast; `bench/situations.py`
 plays every situation with twenty or more through the same stack.
@@ -25,8 +27,16 @@ from django.core.management import call_command
 from bots.host.tests.situations.catalog import CATALOG, COUNTS
 from bots.host.tests.situations.driver import play
 from bots.host.tests.situations.invariants import check_invariants
-from bots.host.tests.situations.judging import judge, run_seed
-from bots.host.tests.situations.model import JUDGEMENT_CLASSES, Category, Expect, Situation
+from bots.host.tests.situations.judging import judge, long_shots, run_seed
+from bots.host.tests.situations.model import (
+    JUDGEMENT_CLASSES,
+    Category,
+    Expect,
+    RunRecord,
+    SeenDecision,
+    SeenMessage,
+    Situation,
+)
 from bots.host.tests.situations.model_server import SituationModelServer
 from bots.host.tests.situations.report import suite_report
 from dispositions.models import Persona, PersonaDispositionWeight
@@ -109,6 +119,48 @@ def test_the_two_parts_are_apart_and_both_cover_every_class_of_the_judgement_iss
         assert set(JUDGEMENT_CLASSES) <= covered
 
 
+def _quiet_run(*choices: tuple[str, float], check_failed: bool = False) -> tuple[Situation, RunRecord, list[str]]:
+    """A must-stay-silent run whose scripted decisions chose (shape, probability); the bot said one line."""
+    situation = Situation(
+        id="chatter", category=Category.AMBIENT, description="", expect=Expect.MUST_STAY_SILENT, script=()
+    )
+    run = RunRecord(
+        situation="chatter", category=Category.AMBIENT, seed=1, expect=Expect.MUST_STAY_SILENT, bot_ids=(1,)
+    )
+    run.messages.append(SeenMessage("m1", "general", "sol", "u-sol", True, "my take", None, True, False, True))
+    for index, (shape, probability) in enumerate(choices):
+        run.decisions.append(
+            SeenDecision(
+                index,
+                1,
+                f"in-{index}",
+                "reactive",
+                shape,
+                shape,
+                7,
+                "",
+                (),
+                False,
+                "none",
+                "",
+                "",
+                True,
+                probability=probability,
+            )
+        )
+    failures = judge(situation, run) + (["a check failed"] if check_failed else [])
+    return situation, run, failures
+
+
+def test_a_run_against_its_label_is_excused_only_when_every_decision_against_it_was_a_long_shot():
+    assert long_shots(*_quiet_run(("silent", 0.99), ("single-line", 0.003)))
+    # A likely choice against the label is judgement, not dice; a failed check or an unlabelled run is never excused.
+    assert not long_shots(*_quiet_run(("silent", 0.99), ("single-line", 0.3)))
+    assert not long_shots(*_quiet_run(("single-line", 0.003), ("single-line", 0.2)))
+    assert not long_shots(*_quiet_run(("silent", 0.99), ("single-line", 0.003), check_failed=True))
+    assert not long_shots(*_quiet_run(("silent", 0.99)))  # the bot's line came from no decision: not excused
+
+
 @pytest.mark.parametrize("situation", CATALOG, ids=[s.id for s in CATALOG])
 async def test_each_situation_behaves_as_labelled_and_keeps_every_invariant(
     situation: Situation, shipped_persona, model_gateway, host_redis, host_redis_prefix, request
@@ -128,6 +180,12 @@ async def test_each_situation_behaves_as_labelled_and_keeps_every_invariant(
         )
         failures = judge(situation, run)
         broken = check_invariants(run)
+        shots = [] if broken else long_shots(situation, run, failures)
+        if shots:
+            # Counted and named in the report as it went; the router's judgement was right (see judging.py).
+            odds = ", ".join(f"decision {d.id} chose {d.chosen_slug} at {d.probability:.2%}" for d in shots)
+            report.add(run, failures=[f"{failures[0]} (a long shot: {odds})"], broken=broken)
+            continue
         report.add(run, failures=failures, broken=broken)
         if failures or broken:
             # The router seeds of the run's decisions: each one replays from its decision row.

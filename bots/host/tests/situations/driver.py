@@ -778,6 +778,7 @@ async def _collect(run: _Run, mark: _Mark | None) -> None:
                 risk=str(dimensions.get("risk_appetite", "")),
                 voice=str(dimensions.get("voice", "")),
                 moment=dict(context),
+                probability=_chosen_probability(decision),
             )
         )
     decision_ids = [d.id for d in record.decisions]
@@ -807,3 +808,11 @@ async def _collect(run: _Run, mark: _Mark | None) -> None:
         return
     mutes = ChannelMute.objects.filter(bot_id=record.bot_ids[0], lifted_at__isnull=True, until__gt=timezone.now())
     record.active_mutes = {channel_id async for channel_id in mutes.values_list("channel_id", flat=True)}
+
+
+def _chosen_probability(decision: DispositionDecision) -> float:
+    """The chance the router gave the disposition it chose (1.0 when the decision lists none)."""
+    for row in decision.candidate_scores or ():
+        if isinstance(row, dict) and row.get("slug") == decision.chosen_slug:
+            return float(row.get("probability", 1.0))
+    return 1.0

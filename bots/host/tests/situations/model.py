@@ -291,6 +291,8 @@ class SeenDecision:
     risk: str = ""
     voice: str = ""
     moment: Mapping[str, object] = field(default_factory=dict)
+    # The chance the router gave the chosen disposition (from the decision's candidate scores).
+    probability: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
