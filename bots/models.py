@@ -239,7 +239,7 @@ class TaskRun(models.Model):
     )
     goal = models.TextField(help_text="What the worker is to do, in the parser's words.")
     status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.QUEUED)
-    trigger_id = models.UUIDField(null=True, blank=True, help_text="The reactor trigger that runs the worker.")
+    trigger_id = models.UUIDField(help_text="The reactor trigger that runs the worker (and keys its delivery).")
     max_steps = models.PositiveSmallIntegerField(help_text="Model calls offered tools, at most (TASK_MAX_STEPS).")
     max_seconds = models.FloatField(help_text="Wall time of one run, at most (TASK_MAX_SECONDS).")
     max_cost_usd = models.DecimalField(
