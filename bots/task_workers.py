@@ -31,13 +31,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -200,20 +200,34 @@ def task_run_progress(*, task_id: int, steps: int, cost_usd: Decimal) -> None:
 
 
 def task_run_finish(
-    *, task_id: int, status: TaskStatus, text: str, error: str, steps: int, cost_usd: Decimal, model: str
+    *,
+    task_id: int,
+    status: TaskStatus,
+    text: str,
+    error: str,
+    steps: int | None = None,
+    cost_usd: Decimal | None = None,
+    model: str = "",
 ) -> TaskRun:
-    """Keep a run's result (or failure) on the row; a later attempt finds it and only hands it over."""
+    """Keep a run's result (or failure) on the row; a later attempt finds it and only hands it over.
+
+    Without `steps` and `cost_usd` (a loop cut off mid-call) the row keeps what its progress last said.
+    """
     now = timezone.now()
-    TaskRun.objects.filter(pk=task_id, status=TaskStatus.RUNNING).update(
-        status=status,
-        result_text=text[:RESULT_MAX_CHARS],
-        error=error[:4000],
-        steps=steps,
-        cost_usd=cost_usd,
-        model_used=model[:200],
-        finished_at=now,
-        updated_at=now,
-    )
+    ended: dict[str, Any] = {
+        "status": status,
+        "result_text": text[:RESULT_MAX_CHARS],
+        "error": error[:4000],
+        "finished_at": now,
+        "updated_at": now,
+    }
+    if steps is not None:
+        ended["steps"] = steps
+    if cost_usd is not None:
+        ended["cost_usd"] = cost_usd
+    if model:
+        ended["model_used"] = model[:200]
+    TaskRun.objects.filter(pk=task_id, status=TaskStatus.RUNNING).update(**ended)
     return TaskRun.objects.get(pk=task_id)
 
 
@@ -279,9 +293,16 @@ async def _work(task_id: int, threads: DatabaseThreads, model: ModelClient) -> T
             task_run_progress, task_id=task.pk, steps=report.step, cost_usd=spent_before + report.cost_usd
         )
 
+    async def run_for_gateway(function: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        # A settlement still in flight when the threads have shut (a call cut off at the time limit) runs
+        # on a thread of its own instead, so its usage row is never lost.
+        if threads.closed:
+            return await sync_to_async(function, thread_sensitive=False)(*args, **kwargs)
+        return await threads.run(function, *args, **kwargs)
+
     status, text, error, loop = TaskStatus.FAILED, "", "", None
     # The gateway's accounting of the loop's calls runs on the worker's threads too (see the module).
-    with gateway_orm.database_threads(threads.run):
+    with gateway_orm.database_threads(run_for_gateway):
         try:
             async with asyncio.timeout(task.max_seconds):
                 loop = await complete_with_tools(
@@ -306,17 +327,15 @@ async def _work(task_id: int, threads: DatabaseThreads, model: ModelClient) -> T
         status, text, error = _ended(loop, task.max_seconds)
     if not text:
         text = (TIMED_OUT_TEXT if status == TaskStatus.OUT_OF_TIME else FAILED_TEXT).format(goal=task.goal[:200])
-    cost = spent_before + (loop.cost_usd if loop is not None else Decimal(0))
-    model_used = loop.completion.model if loop is not None else ""
     finished = await threads.run(
         task_run_finish,
         task_id=task.pk,
         status=status,
         text=text,
         error=error,
-        steps=loop.steps if loop is not None else task.steps,
-        cost_usd=cost,
-        model=model_used,
+        steps=loop.steps if loop is not None else None,
+        cost_usd=spent_before + loop.cost_usd if loop is not None else None,
+        model=loop.completion.model if loop is not None else "",
     )
     logger.info("task %s ended %s after %s steps", task.pk, finished.status, finished.steps)
     return finished

@@ -24,6 +24,7 @@ from bots.task_workers import (
 from bots.tests.factories import BotFactory
 from gateway.choices import Purpose
 from gateway.models import ToolInvocation
+from gateway.tests.factories import ModelPriceFactory
 from memory.models import GroupLore
 from reactor.execution import RunEnd, _run_of
 from reactor.models import Delivery, Trigger
@@ -106,13 +107,20 @@ def test_the_step_limit_stops_the_loop_and_asks_for_the_answer_without_tools(gat
 
 def test_the_budget_stops_the_loop_after_the_step_that_spent_it(gateway_on_openai_server):
     server = gateway_on_openai_server
-    task = a_task(cost="0")
-    server.queue(lookup("t-1"), Reply("Short version."))
+    # The task-worker purpose's default model, at 1000 USD per million output tokens: 0.1 USD for 100.
+    ModelPriceFactory.create(
+        model="gpt-4.1-mini", input_usd_per_million=Decimal(0), output_usd_per_million=Decimal(1000)
+    )
+    task = a_task(cost="0.05")
+    server.queue(
+        Reply("", tool_calls=lookup("t-1").tool_calls, usage=(10, 100)), Reply("Short version.", usage=(10, 5))
+    )
 
     run_inline(task.trigger_id)
 
     task.refresh_from_db()
     assert (task.status, task.steps, task.result_text) == (TaskStatus.OUT_OF_BUDGET, 1, "Short version.")
+    assert task.cost_usd == Decimal("0.105")
     assert len(server.chat_requests) == 2
     assert "tools" not in server.chat_requests[-1].body
 

@@ -80,7 +80,7 @@ async def test_a_task_worker_killed_mid_call_runs_again_and_posts_its_result_onc
     server = gateway_on_openai_server
     server.queue_when(PARSER, parsed("task", goal="Research the ferry strike and write it up"))
     # The first worker's call is still being answered when the worker dies; the second worker's is answered.
-    server.queue_when(WORKER, Reply("never heard", delay=20), Reply(RESULT))
+    server.queue_when(WORKER, Reply("never heard", delay=15), Reply(RESULT))
     server.queue_reply(reply_json("on it, I'll post it here"))
     stack = await sync_to_async(_start_stack)(tmp_path, server.base_url)
     layer = RedisChannelLayer(hosts=[stack.redis.url])
