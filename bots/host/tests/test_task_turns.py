@@ -230,9 +230,9 @@ async def test_a_task_result_is_posted_once_in_reply_to_the_request(make_rig, ga
     first = await _delivered(task.trigger_id)
     # The same result handed over again (a second delivery of the task): taken, but never posted twice.
     await task.arefresh_from_db()
-    again = uuid.uuid4()
-    await sync_to_async(_hand_over)(task, again)
-    second = await _delivered(again)
+    again = await Trigger.objects.acreate(kind=TASK_TRIGGER, due_at=task.created_at, status=TriggerStatus.DONE)
+    await sync_to_async(_hand_over)(task, again.pk)
+    second = await _delivered(again.pk)
 
     said = rig.adapter.bot_messages(channel)
     assert [m.content for m in said] == ["on it", "Poll: which book next? 1) Dune 2) Emma 3) Ulysses"]
