@@ -70,6 +70,16 @@ def _world():
     return persona, Bot.objects.create(slug=f"bot-{uuid.uuid4().hex[:8]}", name="Dit")
 
 
+async def _posted(stack: ReactorStack, delivery_id: uuid.UUID, timeout: float = 120.0) -> None:
+    """Wait until the bot reported the result's delivery done (reads on the test's own database thread)."""
+    for _ in range(int(timeout / 0.2)):
+        delivery = await Delivery.objects.filter(pk=delivery_id).afirst()
+        if delivery is not None and delivery.status == DeliveryStatus.DONE:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"the result was not posted in {timeout}s\n{stack.logs()}")
+
+
 def _worker_called(server) -> bool:
     return any(WORKER in json.dumps(r.body["messages"]) for r in server.chat_requests)
 
@@ -119,11 +129,7 @@ async def test_a_task_worker_killed_mid_call_runs_again_and_posts_its_result_onc
         await asyncio.to_thread(stack.workers[0].kill)
         await asyncio.to_thread(stack.start_worker)
 
-        def posted() -> bool:
-            delivery = Delivery.objects.filter(pk=task.trigger_id).first()
-            return delivery is not None and delivery.status == DeliveryStatus.DONE
-
-        await asyncio.to_thread(stack.wait_for, posted, timeout=120, what="the result to be posted")
+        await _posted(stack, task.trigger_id)
         trigger = await Trigger.objects.aget(kind=TASK_TRIGGER)
     finally:
         await host.drain(0)
