@@ -10,7 +10,8 @@ The rule, in two steps so that ordinary chat costs nothing:
    retry-with-errors loop), which reads the request as `{"kind": "task" | "chat" | "ambiguous", "goal",
    "question"}`: a task (multi-step work worth delegating) with its goal in a sentence; chat (a quick
    answer will do: "plan" in "what's the plan?" is no task); or ambiguous, with the one clarifying question
-   to ask. A reply that never validates is an error: no task, and the turn goes on as a normal one.
+   to ask. A reply that never validates, or a gateway that cannot be asked, is an error: no task, and the
+   turn goes on as a normal one.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from bots.host.choices import GoalKind
 from gateway.client import ModelClient
+from gateway.errors import GatewayError
 from gateway.parser import parse
 
 _LEAD = r"(?:(?:hey|hi|ok|okay|so|yo|please|pls|plz|can\s+you|could\s+you|would\s+you|will\s+you|"
@@ -105,16 +107,22 @@ def goal_cue(text: str) -> str | None:
 async def read_goal(
     text: str, *, cue: str, client: ModelClient, bot_id: int | None, guild_id: str | None
 ) -> GoalReading:
-    """One parser call (with its retries) reading a cued request as a task, chat, or a question to ask."""
-    result = await parse(
-        text,
-        GOAL_SCHEMA,
-        instructions=INSTRUCTIONS,
-        bot_id=bot_id,
-        guild_id=guild_id,
-        max_tokens=300,
-        client=client,
-    )
+    """One parser call (with its retries) reading a cued request as a task, chat, or a question to ask.
+
+    A gateway that cannot answer (budget, quota, providers down) is an error reading, never the turn's end.
+    """
+    try:
+        result = await parse(
+            text,
+            GOAL_SCHEMA,
+            instructions=INSTRUCTIONS,
+            bot_id=bot_id,
+            guild_id=guild_id,
+            max_tokens=300,
+            client=client,
+        )
+    except GatewayError as exc:
+        return GoalReading(kind=GoalKind.ERROR, cue=cue, error=f"the parser could not be asked: {exc.message}"[:1000])
     if not result.ok:
         assert result.error is not None  # noqa: S101 - a failed parse always carries its error
         return GoalReading(

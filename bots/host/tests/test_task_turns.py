@@ -23,7 +23,7 @@ from dispositions.models import Disposition, DispositionDecision
 from reactor.choices import DeliveryStatus, TriggerStatus
 from reactor.models import Delivery, Trigger
 from reactor.tests.running import run_inline
-from tests.servers.openai_server import Reply
+from tests.servers.openai_server import Fault, Reply
 
 # The parser's calls carry its instructions; everything else the server answers is the synthesizer.
 PARSER = "Decide what it is."
@@ -179,6 +179,23 @@ async def test_parser_output_that_never_validates_is_a_clear_error_and_no_task(m
     assert task["kind"] == "error"
     assert task["error"].startswith("the request could not be read as a task: No valid JSON after 3 tries")
     assert "'homework' is not one of" in task["error"]
+
+
+async def test_a_parser_the_gateway_cannot_ask_is_an_error_reading_and_the_turn_goes_on(
+    make_rig, gateway_on_openai_server
+):
+    server = gateway_on_openai_server
+    rig = await make_rig(persona=await persona_answering())
+    server.queue_when(PARSER, Fault(400, message="no such model"))
+    server.queue_reply(reply_json("hm, let me think"))
+
+    await rig.say("general", "alice", "@dit research the ferry strike and write it up")
+
+    assert [m.content for m in rig.adapter.bot_messages(rig.adapter.channel("general"))] == ["hm, let me think"]
+    assert not await TaskRun.objects.aexists()
+    decision = await DispositionDecision.objects.aget()
+    assert decision.outcome["task"]["kind"] == "error"
+    assert decision.outcome["task"]["error"].startswith("the parser could not be asked: ")
 
 
 async def test_a_message_without_a_goal_cue_costs_no_parser_call(make_rig, gateway_on_openai_server):
