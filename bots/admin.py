@@ -1,5 +1,5 @@
 """Admin screens of the bots app: bots with a settings page built from the manifest, manifest history,
-overrides (secrets masked) and synced guilds."""
+overrides (secrets masked), synced guilds, and task workers' runs (read-only progress)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,16 @@ from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from bots import services
 from bots.forms import BotSettingsForm
-from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
+from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride, TaskRun
 from bots.selectors import bot_history
+from dit_project.admin import EstimatedCountPaginator
 from dit_project.vault import MASK
+from gateway.models import ToolInvocation
 
 
 @admin.register(Bot)
@@ -218,3 +220,77 @@ class GuildAdmin(admin.ModelAdmin[Guild]):
     @admin.display(description="Roles", ordering="role_total")
     def role_count(self, guild: Any) -> int:
         return int(guild.role_total)
+
+
+@admin.register(TaskRun)
+class TaskRunAdmin(admin.ModelAdmin[TaskRun]):
+    """Read-only: a task is written by the turn that delegated it and by its worker (`bots.task_workers`)."""
+
+    list_display = [
+        "id",
+        "created_at",
+        "bot",
+        "status",
+        "goal_line",
+        "steps",
+        "attempts",
+        "cost_usd",
+        "posted",
+        "channel_id",
+    ]
+    list_filter = ["status", "bot", "created_at"]
+    search_fields = ["goal", "channel_id", "guild_id", "requested_by"]
+    list_select_related = ["bot"]
+    date_hierarchy = "created_at"
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    list_per_page = 50
+    fieldsets = [
+        (None, {"fields": ["bot", "status", "goal", "result_text", "error"]}),
+        ("Progress", {"fields": ["steps", "attempts", "cost_usd", "model_used", "started_at", "finished_at"]}),
+        ("Limits", {"fields": ["max_steps", "max_seconds", "max_cost_usd"]}),
+        ("Posting", {"fields": ["posted_at", "posted_message_id"]}),
+        (
+            "Where it came from",
+            {"fields": ["guild_id", "channel_id", "requested_by", "request_message_id", "decision", "trigger_id"]},
+        ),
+        ("Tool calls", {"fields": ["tool_calls"]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TaskRun | None = None) -> list[str]:
+        return [*(field.name for field in TaskRun._meta.fields), "tool_calls"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: TaskRun | None = None) -> bool:
+        return False
+
+    @admin.display(description="Goal")
+    def goal_line(self, task: TaskRun) -> str:
+        """The goal, cut to a line."""
+        return task.goal if len(task.goal) <= 80 else task.goal[:79] + "…"
+
+    @admin.display(description="Posted", boolean=True)
+    def posted(self, task: TaskRun) -> bool:
+        """Whether the result went out (taken for posting and accepted by the platform)."""
+        return bool(task.posted_message_id)
+
+    @admin.display(description="Tool calls")
+    def tool_calls(self, task: TaskRun) -> SafeString | str:
+        """Every tool call the task's worker made, in order."""
+        calls = ToolInvocation.objects.filter(task_id=task.pk).order_by("created_at", "id")
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (call.step, call.tool, json.dumps(call.arguments)[:200], "ok" if call.ok else "error", call.error[:200])
+                for call in calls
+            ),
+        )
+        if not rows:
+            return "None."
+        return format_html(
+            "<table><tr><th>step</th><th>tool</th><th>arguments</th><th>ok</th><th>error</th></tr>{}</table>", rows
+        )

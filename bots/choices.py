@@ -42,3 +42,25 @@ class SettingSource(models.TextChoices):
     ENVIRONMENT = "env", "Environment variable"
     DEFAULT = "default", "Manifest default"
     UNSET = "unset", "Not set"
+
+
+class TaskStatus(models.TextChoices):
+    """Where a task worker's run is: waiting for the reactor, running, or how it ended."""
+
+    QUEUED = "queued", "Queued (waiting for a worker)"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done (the model answered)"
+    OUT_OF_STEPS = "out_of_steps", "Stopped at its step limit (answered with what it had)"
+    OUT_OF_BUDGET = "out_of_budget", "Stopped at its budget (answered with what it had)"
+    OUT_OF_TIME = "out_of_time", "Stopped at its time limit"
+    FAILED = "failed", "Failed"
+
+
+# A task in one of these has its result (or its failure) and is never run again.
+TASK_FINISHED = (
+    TaskStatus.DONE,
+    TaskStatus.OUT_OF_STEPS,
+    TaskStatus.OUT_OF_BUDGET,
+    TaskStatus.OUT_OF_TIME,
+    TaskStatus.FAILED,
+)

@@ -1,4 +1,5 @@
-"""Models of the bots app: bots, their versioned manifests, setting overrides, and the guilds they see."""
+"""Models of the bots app: bots, their versioned manifests, setting overrides, the guilds they see, and the
+task workers their turns delegate to."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from bots.bot_settings import BotSettings, StoredOverride
-from bots.choices import ChannelKind, Platform
+from bots.choices import ChannelKind, Platform, TaskStatus
 from bots.manifest import Manifest, manifest_from_data
 
-__all__ = ["Bot", "BotManifest", "Guild", "GuildChannel", "GuildRole", "SettingOverride"]
+__all__ = ["Bot", "BotManifest", "Guild", "GuildChannel", "GuildRole", "SettingOverride", "TaskRun"]
 
 
 class Bot(models.Model):
@@ -211,3 +212,63 @@ class GuildRole(models.Model):
 
     def __str__(self) -> str:
         return f"@{self.name}"
+
+
+class TaskRun(models.Model):
+    """A goal-shaped request a turn delegated to a task worker, its progress and its result.
+
+    Written by the host when an addressed message asks for multi-step work (`bots.host.stages.delegate`),
+    run by the reactor trigger `bots.task` on a Celery worker (`bots.task_workers`), and posted back in its
+    channel once by the bot's process (`posted_at` is set by a conditional update before the send).
+    """
+
+    bot = models.ForeignKey(Bot, on_delete=models.CASCADE, related_name="task_runs")
+    guild_id = models.CharField(max_length=64, blank=True, help_text="The guild asked in (empty in a DM).")
+    channel_id = models.CharField(max_length=64, help_text="The channel the result is posted in.")
+    decision = models.ForeignKey(
+        "dispositions.DispositionDecision",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="task_runs",
+        help_text="The turn that took the request on (and acknowledged it).",
+    )
+    requested_by = models.CharField(max_length=64, blank=True, help_text="The platform user id who asked.")
+    request_message_id = models.CharField(
+        max_length=64, blank=True, help_text="The message that asked; the result replies to it."
+    )
+    goal = models.TextField(help_text="What the worker is to do, in the parser's words.")
+    status = models.CharField(max_length=20, choices=TaskStatus.choices, default=TaskStatus.QUEUED)
+    trigger_id = models.UUIDField(help_text="The reactor trigger that runs the worker (and keys its delivery).")
+    max_steps = models.PositiveSmallIntegerField(help_text="Model calls offered tools, at most (TASK_MAX_STEPS).")
+    max_seconds = models.FloatField(help_text="Wall time of one run, at most (TASK_MAX_SECONDS).")
+    max_cost_usd = models.DecimalField(
+        max_digits=10, decimal_places=6, help_text="Spend of one run, at most (TASK_MAX_COST_USD)."
+    )
+    steps = models.PositiveSmallIntegerField(default=0, help_text="Steps taken by the latest run so far.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Runs started (a worker restart adds one).")
+    cost_usd = models.DecimalField(
+        max_digits=10, decimal_places=6, default=0, help_text="What every run spent on model calls, together."
+    )
+    model_used = models.CharField(max_length=200, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True, help_text="When the first run began.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result_text = models.TextField(blank=True, help_text="What is posted back in the channel.")
+    error = models.TextField(blank=True, help_text="Why the run failed or stopped short.")
+    posted_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the bot took the result for posting (set once, before the send)."
+    )
+    posted_message_id = models.CharField(max_length=64, blank=True, help_text="The platform message of the result.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["bot", "created_at"], name="bots_taskrun_bot_created_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=TaskStatus.values), name="bots_taskrun_status_valid"),
+            models.CheckConstraint(condition=Q(max_steps__gte=1), name="bots_taskrun_max_steps_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"task {self.pk}: {self.goal[:60]}"

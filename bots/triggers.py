@@ -1,19 +1,22 @@
-"""The bots app's reactor triggers: self-followups, speculative turns, turn expiry, mute expiry and reception.
+"""The bots app's reactor triggers: self-followups, speculative turns, turn expiry, mute expiry, reception and
+task workers.
 
-Registered by BotsConfig.ready. The logic lives in `bots.followups`, `bots.speculative` and
-`bots.scheduled_turns` and `bots.reception`; this module only says when each runs.
+Registered by BotsConfig.ready. The logic lives in `bots.followups`, `bots.speculative`,
+`bots.scheduled_turns`, `bots.reception` and `bots.task_workers`; this module only says when each runs.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models.signals import post_save
 from django.utils import timezone
 
-from bots import followups, reception, speculative
+from bots import followups, reception, speculative, task_workers
 from bots.host.models import ChannelMute
 from bots.scheduled_turns import TURN_EXPIRY_TRIGGER, expire_turn
 from reactor.choices import EventKind
@@ -90,6 +93,20 @@ def channel_went_quiet(run: TriggerRun) -> Outcome:
 def speculative_turn(run: TriggerRun) -> Outcome:
     """Every part of the composite held: hand the bot an unprompted turn."""
     return speculative.fire_speculative(run)
+
+
+# Task workers: a turn delegated a goal-shaped request (bots.host.stages.delegate); the worker runs it once,
+# or again when it died mid-run and the lease ran out (a live worker keeps the row locked, however long).
+
+
+@trigger(
+    task_workers.TASK_TRIGGER,
+    lease=timedelta(seconds=settings.DIT_TASK_WORKER_LEASE_SECONDS),
+    max_attempts=3,
+)
+def run_task(run: TriggerRun) -> Outcome:
+    """Run a delegated task's agent loop and hand its result to the bot for posting."""
+    return task_workers.run_task(run)
 
 
 # Turns handed to a bot that nobody took in time.

@@ -277,6 +277,9 @@ DIT_HOST_DB_THREADS = env.int("DIT_HOST_DB_THREADS", default=4)
 # Whether the synthesizer of a searching disposition may call memory's tools (memory_search, recall_user,
 # recall_group); off for providers whose models do not take tools.
 DIT_SYNTH_TOOLS = env.bool("DIT_SYNTH_TOOLS", default=True)
+# A task worker killed mid-run (its trigger's lease) is run again this long after it started (seconds);
+# a live worker is never taken back, however long it runs. See docs/reactor.md, "Task workers".
+DIT_TASK_WORKER_LEASE_SECONDS = env.float("DIT_TASK_WORKER_LEASE_SECONDS", default=300.0)
 # Redis key prefix of change stamps, which tell long-running processes that rows they cache changed.
 DIT_STAMP_PREFIX = env.str("DIT_STAMP_PREFIX", default="dit:stamp")
 

@@ -17,6 +17,7 @@ class Purpose(models.TextChoices):
     EMBED = "embed", "Embeddings"
     EPOCH_SUMMARIZE = "epoch-summarize", "Epoch summary"
     STEWARD = "steward", "Steward"
+    TASK_WORKER = "task-worker", "Task worker"
 
 
 class Tier(models.TextChoices):
@@ -38,6 +39,7 @@ PURPOSE_TIERS: dict[str, Tier] = {
     Purpose.EMBED: Tier.EMBED,
     Purpose.EPOCH_SUMMARIZE: Tier.MID,
     Purpose.STEWARD: Tier.MID,
+    Purpose.TASK_WORKER: Tier.MID,
 }
 
 

@@ -3,7 +3,7 @@
 Each in-process call plans (on a cache miss), may reserve budget, and records its usage through the ORM.
 By default that work runs through `sync_to_async` on the one thread all thread-sensitive work shares,
 which keeps a test's transaction visible to it. A caller that owns a pool of database threads (the host:
-`bots.host.port.DatabaseThreads`) hands it over for the calls made in its context, so calls in flight
+`bots.host.threads.DatabaseThreads`) hands it over for the calls made in its context, so calls in flight
 together (five research personas at once) do not queue behind one thread:
 
     with gateway.orm.database_threads(port.run_for_gateway):

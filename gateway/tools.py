@@ -14,7 +14,9 @@ The loop's rules:
   tools offered, the limits and the system prompt are fixed when the loop starts, so nothing a tool returns
   can add a tool, raise a limit or change the persona;
 - every call is kept (`ToolCallRecord`) for the caller to store with its decision or task
-  (`gateway.services.record_tool_calls`).
+  (`gateway.services.record_tool_calls`);
+- a caller that shows progress (a task worker's row) passes `on_step`, awaited after each step's calls ran
+  with the step, what the loop has spent so far and that step's calls.
 """
 
 from __future__ import annotations
@@ -203,6 +205,18 @@ class ToolCallRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class StepReport:
+    """One step of the loop, as `on_step` is told it: its number, the spend so far, the calls it made."""
+
+    step: int
+    cost_usd: Decimal
+    calls: tuple[ToolCallRecord, ...]
+
+
+OnStep = Callable[[StepReport], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
 class ToolLoopResult:
     """How a reply with tools went: the final completion, every call, and why the loop stopped."""
 
@@ -280,6 +294,7 @@ async def complete_with_tools(
     guild_id: str | None = None,
     max_tokens: int | None = None,
     response_format: Mapping[str, Any] | None = None,
+    on_step: OnStep | None = None,
 ) -> ToolLoopResult:
     """A completion in which the model may call the box's tools, within `limits` (see the module)."""
     deadline = time.perf_counter() + limits.max_seconds
@@ -327,6 +342,7 @@ async def complete_with_tools(
                 "tool_calls": [call.as_openai() for call in completion.tool_calls],
             }
         )
+        made: list[ToolCallRecord] = []
         for index, call in enumerate(completion.tool_calls):
             if index >= limits.max_calls_per_step:
                 record = ToolCallRecord(
@@ -334,10 +350,13 @@ async def complete_with_tools(
                 )
             else:
                 record = await _run_call(box, call, step=step, deadline=deadline, limit=limits.max_result_chars)
-            calls.append(record)
+            made.append(record)
             conversation.append(
                 {"role": "tool", "tool_call_id": call.id, "content": _content(record, limits.max_result_chars)}
             )
+        calls.extend(made)
+        if on_step is not None:
+            await on_step(StepReport(step=step, cost_usd=spent, calls=tuple(made)))
         stop = _limit_reached(limits, step=step, spent=spent, left=deadline - time.perf_counter())
         if stop == "time":
             logger.info("tool loop (%s) stopped at its time limit after %d steps", purpose, step)

@@ -221,12 +221,18 @@ def _announce_delivery(recipient: str, delivery_id: str) -> None:
     announce(recipient, delivery_id)
 
 
-def delivery_claim(*, delivery_id: uuid.UUID, recipient: str, now: datetime | None = None) -> Delivery | None:
-    """Take a waiting delivery for `recipient`, once: the conditional update lets one claimant win."""
+def delivery_claim(
+    *, delivery_id: uuid.UUID, recipient: str, now: datetime | None = None, kinds: Sequence[str] | None = None
+) -> Delivery | None:
+    """Take a waiting delivery for `recipient` (of one of `kinds`, when given), once: the conditional update
+    lets one claimant win."""
     moment = now or timezone.now()
-    claimed = Delivery.objects.filter(
+    waiting = Delivery.objects.filter(
         pk=delivery_id, recipient=recipient, status=DeliveryStatus.WAITING, expires_at__gt=moment
-    ).update(status=DeliveryStatus.CLAIMED, claimed_at=moment)
+    )
+    if kinds is not None:
+        waiting = waiting.filter(kind__in=list(kinds))
+    claimed = waiting.update(status=DeliveryStatus.CLAIMED, claimed_at=moment)
     if claimed != 1:
         return None
     return Delivery.objects.get(pk=delivery_id)

@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bots.choices import FieldType, SettingSource
-from bots.models import Bot
+from bots.models import Bot, TaskRun
 from dit_project.api.serializers import ErrorSerializer, RejectUnknownFieldsMixin
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "ErrorSerializer",
     "SettingOverrideInputSerializer",
     "SettingStateSerializer",
+    "TaskRunSerializer",
 ]
 
 
@@ -112,3 +113,40 @@ class SettingOverrideInputSerializer(RejectUnknownFieldsMixin, serializers.Seria
     """The new value of a setting; validated by the field's type (secrets are write-only)."""
 
     value = AnyValueField()
+
+
+class TaskRunSerializer(serializers.ModelSerializer[TaskRun]):
+    """A task worker's run: its goal, limits, progress, result and where it was posted."""
+
+    bot = serializers.CharField(source="bot.slug", read_only=True)
+
+    class Meta:
+        model = TaskRun
+        fields = [
+            "id",
+            "bot",
+            "guild_id",
+            "channel_id",
+            "decision",
+            "requested_by",
+            "request_message_id",
+            "goal",
+            "status",
+            "trigger_id",
+            "max_steps",
+            "max_seconds",
+            "max_cost_usd",
+            "steps",
+            "attempts",
+            "cost_usd",
+            "model_used",
+            "started_at",
+            "finished_at",
+            "result_text",
+            "error",
+            "posted_at",
+            "posted_message_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields

@@ -1,13 +1,15 @@
-"""API routes of the bots app: /api/bots/, /api/bots/{slug}/settings/ and /api/bots/{slug}/mutes/."""
+"""API routes of the bots app: /api/bots/, /api/bots/{slug}/settings/, /api/bots/{slug}/mutes/ and
+/api/task-runs/."""
 
 from django.urls import URLPattern, URLResolver, path
 from rest_framework.routers import SimpleRouter
 
-from bots.api.views import BotSettingViewSet, BotViewSet
+from bots.api.views import BotSettingViewSet, BotViewSet, TaskRunViewSet
 from bots.host.api.views import ChannelMuteViewSet
 
 router = SimpleRouter()
 router.register("bots", BotViewSet, basename="bot")
+router.register("task-runs", TaskRunViewSet, basename="task-run")
 
 bot_settings = BotSettingViewSet.as_view({"get": "list"})
 bot_setting = BotSettingViewSet.as_view({"get": "retrieve", "put": "update", "delete": "destroy"})

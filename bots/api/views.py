@@ -1,4 +1,5 @@
-"""Bots API: bots (reads for signed-in users, writes for staff) and their resolved settings and overrides."""
+"""Bots API: bots (reads for signed-in users, writes for staff), their resolved settings and overrides, and the
+runs of their task workers (read-only)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from bots.api.serializers import (
     ErrorSerializer,
     SettingOverrideInputSerializer,
     SettingStateSerializer,
+    TaskRunSerializer,
 )
 from bots.errors import InvalidSettingValue
-from bots.models import Bot
+from bots.models import Bot, TaskRun
 from bots.selectors import bot_get, bot_list, setting_state_get, setting_states
 from bots.services import bot_create, bot_delete, bot_update, setting_override_clear, setting_override_set
 
@@ -131,3 +133,16 @@ class BotSettingViewSet(viewsets.ViewSet):
     def destroy(self, request: Request, slug: str, key: str) -> Response:
         setting_override_clear(bot=bot_get(slug=slug), key=key)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List task worker runs"),
+    retrieve=extend_schema(summary="One task worker run", responses={200: TaskRunSerializer, 404: ErrorSerializer}),
+)
+class TaskRunViewSet(viewsets.ReadOnlyModelViewSet[TaskRun]):
+    """Goal-shaped requests turns delegated to task workers: progress, result, posting (newest first)."""
+
+    queryset = TaskRun.objects.select_related("bot").order_by("-created_at", "-id")
+    serializer_class = TaskRunSerializer
+    filterset_fields = ["status", "guild_id", "channel_id", "decision"]
+    ordering_fields = ["created_at", "cost_usd", "steps"]

@@ -48,3 +48,12 @@ class Ending(models.TextChoices):
     STALE = "stale", "Dropped as stale"
     ERROR = "error", "Failed (silent)"
     CANCELLED = "cancelled", "Cancelled while draining"
+
+
+class GoalKind(models.TextChoices):
+    """How a turn read a request that looked goal-shaped."""
+
+    TASK = "task", "A task for a worker"
+    CHAT = "chat", "Chat: a reply will do"
+    AMBIGUOUS = "ambiguous", "Ambiguous: ask first"
+    ERROR = "error", "Could not be read"

@@ -66,6 +66,10 @@ class HostConfig:
     startup_retry_max_seconds: float
     research_subagent_timeout_seconds: float
     research_deadline_seconds: float
+    task_workers: bool
+    task_max_steps: int
+    task_max_seconds: float
+    task_max_cost_usd: float
     router: RouterConfig
 
     def __post_init__(self) -> None:

@@ -27,6 +27,7 @@ from bots.adapters.base import (
     InboundMessage,
     InboundReaction,
     MessageRef,
+    OutputBeat,
     PlatformAdapter,
     ReadyEvent,
     TypingEvent,
@@ -42,12 +43,14 @@ from bots.host.lines import stored_channel_kind, stored_platform
 from bots.host.mutes import Classifier
 from bots.host.observers import HostObserver
 from bots.host.parts import HostParts
-from bots.host.port import DatabaseThreads, HostPort, since_seconds
+from bots.host.port import HostPort, since_seconds
 from bots.host.presence import Presence
 from bots.host.stages import intake
+from bots.host.threads import DatabaseThreads
 from bots.host.values import HostBot, TurnRequest
 from bots.inbox import TurnInbox
 from bots.scheduled_turns import ScheduledTurn
+from bots.task_workers import TaskResult
 from bots.turn_settings import FollowupConfig
 from dispositions.choices import TriggerKind
 from dispositions.models import DispositionDecision
@@ -391,7 +394,8 @@ class Host:
         job.done.set_result(decision_id)
 
     async def _take_scheduled_turns(self) -> None:
-        """Turns the reactor hands this bot (self-followups, speculative turns), each in its channel's lane."""
+        """Turns the reactor hands this bot (self-followups, speculative turns), each in its channel's lane,
+        and the results of its task workers, each posted once."""
         inbox = self._inbox
         assert inbox is not None  # noqa: S101 - started only with an inbox
         await inbox.start()
@@ -399,6 +403,13 @@ class Host:
             async for turn in inbox:
                 if not self._accepting:
                     return
+                if isinstance(turn, TaskResult):
+                    try:
+                        await self._post_task_result(inbox, turn)
+                    except Exception:
+                        # One result that cannot be posted must not stop the inbox; its delivery stays claimed.
+                        logger.exception("task %s: posting its result failed", turn.task_id)
+                    continue
                 if turn.expires_at <= timezone.now():
                     await inbox.finish(turn, decision_id=None, end="expired")
                     continue
@@ -424,6 +435,32 @@ class Host:
                 reporting.add_done_callback(self._reports.pop)
         finally:
             await inbox.stop()
+
+    async def _post_task_result(self, inbox: TurnInbox, result: TaskResult) -> None:
+        """Post a task worker's result in its channel, once (see `bots.task_workers`, "Exactly once")."""
+        port = self.parts.port
+        if not await port.claim_task_post(result.task_id):
+            logger.info("task %s was posted already; not posting it twice", result.task_id)
+            await inbox.finish_task(result, message_id="", end="already posted")
+            return
+        guild = GuildRef(id=result.guild_id) if result.guild_id else None
+        name = await port.channel_name(guild_id=result.guild_id, channel_id=result.channel_id)
+        channel = ChannelRef(
+            id=result.channel_id, name=name, guild=guild, kind=ChannelKind.TEXT if guild else ChannelKind.DM
+        )
+        reply_to = MessageRef(channel=channel, id=result.reply_to) if result.reply_to else None
+        beat = OutputBeat(text=result.text, idempotency_key=result.idempotency_key, reply_to=reply_to)
+        try:
+            refs = await self.adapter.send(channel, beat)
+        except AdapterError as exc:
+            # Taken for posting and refused: never tried again (at most once); the row and delivery say why.
+            logger.error("task %s: its result could not be posted: %s", result.task_id, exc.message)
+            await inbox.finish_task(result, message_id="", end=f"send failed: {exc.message}"[:500])
+            return
+        self.parts.presence.sent(self.parts.ledger, channel.id, refs, result.text)
+        message_id = refs[0].id if refs else ""
+        logger.info("task %s: result posted in %s as %s", result.task_id, channel.id, message_id)
+        await inbox.finish_task(result, message_id=message_id, end="posted")
 
     async def _report_scheduled_turn(self, inbox: TurnInbox, turn: ScheduledTurn, job: _Job) -> None:
         """Tell the reactor how a turn it handed over ended (its decision, or none)."""

@@ -1,11 +1,15 @@
 """A turn, top to bottom. Each step is a stage module of `bots.host.stages`, taking one value, returning the next.
 
     InboundMessage --intake--> Taken --fragments, lane--> TurnRequest
-      --gates--> Passed --reading--> Reading --routing--> TurnPlan --research--> TurnPlan
-      --compose--> Draft --recheck--> Draft --record--> Recorded --deliver--> Delivered --finish--> TurnOutcome
+      --gates--> Passed --reading--> Reading --routing--> TurnPlan --delegate--> TurnPlan --research--> TurnPlan
+      --compose--> Draft --recheck--> Draft --record--> Recorded --hand off--> --deliver--> Delivered
+      --finish--> TurnOutcome
 
 Where later steps attach (see docs/architecture.md, "Extension points"):
-- before `compose`: research fan-out (`research`), which adds material to the plan;
+- before `compose`: a goal-shaped request read for a task worker (`delegate`), then research fan-out
+  (`research`), which adds material to the plan;
+- after `record`: the delegated task and its reactor trigger (`delegate.hand_off`), before the
+  acknowledgement is sent;
 - after `finish`: follow-up scheduling (`followup`) and moment extraction, which read the outcome;
 - `take_turn` with an unprompted TurnRequest: turns the reactor starts enter at `reading`, skipping the gates
   of an inbound message.
@@ -20,14 +24,28 @@ from dataclasses import replace
 
 from bots.host.choices import Ending, RecheckOutcome
 from bots.host.parts import HostParts
-from bots.host.stages import compose, deliver, followup, gates, reading, recheck, record, research, routing, toolcalls
+from bots.host.stages import (
+    compose,
+    delegate,
+    deliver,
+    followup,
+    gates,
+    reading,
+    recheck,
+    record,
+    research,
+    routing,
+    toolcalls,
+)
 from bots.host.values import (
     TurnOutcome,
     TurnPlan,
     TurnRequest,
     outcome_with_delivery,
     outcome_with_draft,
+    outcome_with_goal,
     outcome_with_research,
+    outcome_with_task,
 )
 from dispositions.choices import OutputShape
 from dit_project import logcontext
@@ -70,6 +88,8 @@ async def _take_turn(request: TurnRequest, parts: HostParts) -> int | None:
 async def _speak(plan: TurnPlan, outcome: TurnOutcome, parts: HostParts) -> int | None:
     recorded: record.Recorded | None = None
     try:
+        plan = await delegate.recognise(plan, parts)  # a goal-shaped request: acknowledged now, worked on later
+        outcome = outcome_with_goal(outcome, plan.goal)
         plan = await research.research(plan, parts)  # the disposition's research personas, in parallel
         outcome = outcome_with_research(outcome, plan.research)
         draft = await compose.compose(plan, parts)  # context within the boundary, then the synthesizer
@@ -86,6 +106,8 @@ async def _speak(plan: TurnPlan, outcome: TurnOutcome, parts: HostParts) -> int 
         if recorded is None:
             return None
         logcontext.annotate(decision_id=recorded.decision_id)
+        task_id = await delegate.hand_off(plan, recorded, parts)  # the task and its trigger, before the ack goes out
+        outcome = outcome_with_task(outcome, task_id)
         await toolcalls.store(plan, draft, recorded, parts)  # what the synthesizer looked up, with the decision
         delivered = await deliver.deliver(plan, draft, recorded, parts)  # beats to the platform
         outcome = replace(outcome_with_delivery(outcome, delivered.delivery), bot_chain=delivered.bot_chain)

@@ -24,11 +24,8 @@ process meets them, then kept up to date from what this process ingests.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import json
 import logging
-import queue
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
@@ -53,10 +50,12 @@ from bots.host import selectors, services
 from bots.host.choices import BeatKind, BeatStatus, MuteSource
 from bots.host.models import ChannelMute, InboundClaim, OutboundBeat
 from bots.host.services import mutes_stamp
+from bots.host.threads import DatabaseThreads
 from bots.host.values import HostBot, PlannedBeat, ThreatUpdate, TurnOutcome, TurnPlan
 from bots.models import Bot
 from bots.selectors import BotRevision, bot_revision
 from bots.signals import bot_stamp
+from bots.task_workers import TaskLimits, task_post_claim, task_run_create
 from bots.turn_settings import FollowupConfig
 from dispositions.models import DispositionDecision, SubagentRun
 from dispositions.research.material import gather_material
@@ -90,67 +89,10 @@ T = TypeVar("T")
 CACHE_MAX_AGE_SECONDS = 30.0
 # The budget fraction is a routing input, not the budget itself (the gateway enforces that per call).
 BUDGET_MAX_AGE_SECONDS = 5.0
-DEFAULT_THREADS = 4
 # Members whose familiarity one process keeps; the least recently met are forgotten first.
 FAMILIARITY_CACHE_SIZE = 20_000
 # Messages are counted up to this many: the router only needs to know whether a member is a regular.
 FAMILIARITY_COUNT_CAP = 1000
-
-
-class DatabaseThreads:
-    """A fixed pool of threads for ORM work; each keeps its connection and closes it when the pool shuts."""
-
-    def __init__(self, size: int = DEFAULT_THREADS, *, name: str = "host-db") -> None:
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any], asyncio.AbstractEventLoop] | None]
-        self._jobs = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"{name}-{n}", daemon=True) for n in range(size)]
-        for thread in self._threads:
-            thread.start()
-        self._closed = False
-
-    @property
-    def closed(self) -> bool:
-        """Whether `close` has begun; no new work is taken after that."""
-        return self._closed
-
-    def _work(self) -> None:
-        try:
-            while True:
-                job = self._jobs.get()
-                if job is None:
-                    return
-                call, future, loop = job
-                try:
-                    result = call()
-                except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine, which raises it
-                    loop.call_soon_threadsafe(_settle_future, future, None, exc)
-                else:
-                    loop.call_soon_threadsafe(_settle_future, future, result, None)
-        finally:
-            connections.close_all()
-
-    async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run `function(*args, **kwargs)` on a database thread (with this task's context) and await it."""
-        if self._closed:
-            raise RuntimeError("the host's database threads are shut down")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        context = contextvars.copy_context()
-        self._jobs.put((lambda: context.run(function, *args, **kwargs), future, loop))
-        return await future
-
-    async def close(self) -> None:
-        """Finish queued work, close every thread's connection and stop the threads."""
-        if self._closed:
-            return
-        self._closed = True
-        for _ in self._threads:
-            self._jobs.put(None)
-        await asyncio.to_thread(self._join)
-
-    def _join(self) -> None:
-        for thread in self._threads:
-            thread.join(10)
 
 
 def _memory_inputs(
@@ -173,15 +115,6 @@ def _memory_inputs(
         message_text=message_text,
         topic=topic,
     )
-
-
-def _settle_future(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-    if future.cancelled():
-        return
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(result)
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,6 +609,35 @@ class HostPort:
     ) -> list[OutboundBeat]:
         """Record more beats of a decision before sending them (an interruption folded in); existing rows return."""
         return await self._threads.run(_prepare_beats, decision_id, list(beats), start, platform, channel_id)
+
+    async def delegate_task(
+        self,
+        *,
+        decision_id: int,
+        guild_id: str,
+        channel_id: str,
+        goal: str,
+        limits: TaskLimits,
+        requested_by: str,
+        request_message_id: str,
+    ) -> int:
+        """Write a task for a worker and its reactor trigger, in one transaction; the task's id."""
+        task = await self._threads.run(
+            task_run_create,
+            bot_id=self._bot.bot_id,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            goal=goal,
+            limits=limits,
+            decision_id=decision_id,
+            requested_by=requested_by,
+            request_message_id=request_message_id,
+        )
+        return task.pk
+
+    async def claim_task_post(self, task_id: int) -> bool:
+        """Take a task's result for posting, once (False: it was taken already)."""
+        return await self._threads.run(task_post_claim, task_id=task_id)
 
     async def schedule_followup(self, turn: FinishedTurn, *, config: FollowupConfig) -> int | None:
         """Schedule a self-followup of a turn whose hint landed; the schedule row's id, or None."""

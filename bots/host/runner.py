@@ -170,8 +170,9 @@ async def run_host(
         redis_prefix=prefix,
         observers=observers,
         followups=FollowupConfig.from_settings(booted.settings),
-        # Turns the reactor starts (self-followups, speculative turns) reach this process through its inbox.
-        scheduled_turns=TurnInbox(bot_id=booted.bot_id),
+        # Turns the reactor starts (self-followups, speculative turns) and the results of task workers reach
+        # this process through its inbox.
+        scheduled_turns=TurnInbox(bot_id=booted.bot_id, task_results=True),
     )
     if on_host is not None:
         on_host(host)

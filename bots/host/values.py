@@ -18,7 +18,8 @@ from typing import Any
 
 from bots.adapters.base import ChannelRef, InboundMessage, MessageRef
 from bots.host.addressing import NOT_ADDRESSED, Address
-from bots.host.choices import Ending, RecheckOutcome
+from bots.host.choices import Ending, GoalKind, RecheckOutcome
+from bots.host.goals import GoalReading
 from bots.scheduled_turns import PreviousTurn
 from dispositions.choices import InterruptionHandling, OutputShape, TriggerKind
 from dispositions.research.types import Research
@@ -125,6 +126,18 @@ class TurnPlan:
     started: float
     # What the research fan-out brought (None: no persona fired), for the synthesizer and the record.
     research: Research | None = None
+    # A goal-shaped request, as the parser read it (None: no goal cue); a task is delegated once recorded.
+    goal: GoalReading | None = None
+
+    @property
+    def delegates(self) -> bool:
+        """Whether the turn hands its request to a task worker (and only acknowledges it)."""
+        return self.goal is not None and self.goal.kind == GoalKind.TASK
+
+    @property
+    def takes_no_work(self) -> bool:
+        """Whether the turn only acknowledges a task or asks what is meant: no research, no tools."""
+        return self.goal is not None and self.goal.kind in (GoalKind.TASK, GoalKind.AMBIGUOUS)
 
     @property
     def chosen(self) -> DispositionSpec:
@@ -242,6 +255,7 @@ class TurnOutcome:
     reading: Mapping[str, object] | None = None
     context: Mapping[str, Any] | None = None
     research: Mapping[str, Any] | None = None
+    task: Mapping[str, Any] | None = None
     synthesis: tuple[Mapping[str, Any], ...] | None = None
     recheck: str | None = None
     folded: tuple[str, ...] | None = None
@@ -274,6 +288,7 @@ class TurnOutcome:
             "reading",
             "context",
             "research",
+            "task",
             "synthesis",
             "recheck",
             "folded",
@@ -300,6 +315,20 @@ def outcome_with_research(outcome: TurnOutcome, research: Research | None) -> Tu
     if research is None:
         return outcome
     return replace(outcome, research=research.summary(), cost_usd=outcome.cost_usd + research.cost_usd)
+
+
+def outcome_with_goal(outcome: TurnOutcome, goal: GoalReading | None) -> TurnOutcome:
+    """The outcome with how a goal-shaped request was read, and what reading it cost."""
+    if goal is None:
+        return outcome
+    return replace(outcome, task=goal.as_json(), cost_usd=outcome.cost_usd + goal.cost_usd)
+
+
+def outcome_with_task(outcome: TurnOutcome, task_id: int | None) -> TurnOutcome:
+    """The outcome with the task its request became (the `TaskRun` id)."""
+    if task_id is None:
+        return outcome
+    return replace(outcome, task={**(outcome.task or {}), "task_id": task_id})
 
 
 def outcome_with_draft(outcome: TurnOutcome, draft: Draft) -> TurnOutcome:

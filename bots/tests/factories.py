@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import copy
+import uuid
+from decimal import Decimal
 from typing import Any
 
 import factory
 
 from bots.choices import ChannelKind, Platform
 from bots.manifest import manifest_digest
-from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride
+from bots.models import Bot, BotManifest, Guild, GuildChannel, GuildRole, SettingOverride, TaskRun
 from dit_project.vault import seal
 
 DEFAULT_GROUPS: list[dict[str, Any]] = [
@@ -136,3 +138,19 @@ class GuildRoleFactory(factory.django.DjangoModelFactory[GuildRole]):
     guild = factory.SubFactory(GuildFactory)
     external_id = factory.Sequence(lambda n: f"{700000000000000000 + n}")
     name = factory.Sequence(lambda n: f"role-{n}")
+
+
+class TaskRunFactory(factory.django.DjangoModelFactory[TaskRun]):
+    """A task a turn delegated, queued with the default limits (its trigger id is a fresh uuid, no row)."""
+
+    class Meta:
+        model = TaskRun
+
+    bot = factory.SubFactory(BotFactory)
+    guild_id = "g-1"
+    channel_id = "c-1"
+    goal = factory.Sequence(lambda n: f"Research topic {n} and write it up")
+    trigger_id = factory.LazyFunction(uuid.uuid4)
+    max_steps = 6
+    max_seconds = 120.0
+    max_cost_usd = Decimal("0.25")

@@ -53,6 +53,7 @@ def test_the_example_bot_declares_the_group_chat_settings():
         "safety",
         "channels",
         "research",
+        "tasks",
         "runtime",
         "followups",
         "speculative",

@@ -387,6 +387,7 @@ def test_including_the_host_settings_declares_them_once_for_the_bot():
         "safety",
         "channels",
         "research",
+        "tasks",
         "runtime",
         "followups",
         "speculative",

@@ -16,6 +16,7 @@ from gateway.models import ToolInvocation
 from gateway.services import record_tool_calls
 from gateway.tests.factories import ModelPriceFactory
 from gateway.tools import (
+    StepReport,
     Tool,
     ToolBox,
     ToolCallRecord,
@@ -219,6 +220,27 @@ def test_the_loop_stops_at_its_budget(gateway_on_openai_server):
     assert len(lookups.asked) == 1
     assert result.cost_usd > Decimal("0.05")
     assert "tools" not in server.chat_requests[1].body
+
+
+def test_on_step_hears_each_step_with_its_calls_and_the_spend_so_far(gateway_on_openai_server):
+    server = gateway_on_openai_server
+    ModelPriceFactory.create(
+        model="gpt-4.1-mini", input_usd_per_million=Decimal(0), output_usd_per_million=Decimal(1000)
+    )
+    server.queue_reply("", tool_calls=[call('{"q": "a"}', id="c-1"), call('{"q": "b"}', id="c-2")], usage=(10, 10))
+    server.queue_reply("", tool_calls=[call("not json", id="c-3")], usage=(10, 10))
+    server.queue_reply("done", usage=(10, 10))
+    heard: list[StepReport] = []
+
+    async def on_step(report: StepReport) -> None:
+        heard.append(report)
+
+    result = run(box_of(Lookups()), on_step=on_step)
+
+    assert result.stopped == "answered"
+    assert [(r.step, [c.call_id for c in r.calls]) for r in heard] == [(1, ["c-1", "c-2"]), (2, ["c-3"])]
+    assert [c.ok for c in heard[1].calls] == [False]
+    assert [r.cost_usd for r in heard] == [Decimal("0.01"), Decimal("0.02")]
 
 
 def test_an_instruction_inside_a_tool_result_changes_no_tool_limit_or_persona(gateway_on_openai_server):

@@ -45,7 +45,8 @@ async def compose(plan: TurnPlan, parts: HostParts) -> Draft:
         research_material=plan.research.block if plan.research is not None else "",
         is_dm=scope.is_dm,
         note=reading.note,
-        tools=parts.port.tool_box(scope) if offers_tools(plan.chosen, plan.shape) else None,
+        # A turn that hands its request to a task worker only acknowledges it: no tool loop inside the turn.
+        tools=parts.port.tool_box(scope) if offers_tools(plan.chosen, plan.shape) and not plan.takes_no_work else None,
     )
     # Someone composing a reply shows as typing; a reaction is not typed.
     typing = (

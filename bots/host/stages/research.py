@@ -21,7 +21,8 @@ from dispositions.research.types import Brief
 
 async def research(plan: TurnPlan, parts: HostParts) -> TurnPlan:
     """The plan with its research material, or the plan as it was when no persona fires."""
-    names = personas_for(plan.chosen)
+    # A turn that delegates its request (or asks what it means) does no research: the task worker will.
+    names = () if plan.takes_no_work else personas_for(plan.chosen)
     if not names:
         return plan
     reading = plan.reading
