@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from asgiref.sync import sync_to_async
 from django.db.models import QuerySet
 from django.utils import timezone
 from pgvector.django import CosineDistance
@@ -203,28 +202,6 @@ def router_memory_inputs(
         guild_id=guild_id, channel_id=channel_id, is_dm=is_dm, requester_id=requester_id, text=probe, now=now
     )
     return RouterMemoryInputs(callback_material=callback_strength(primed), primed=primed, topic=topic)
-
-
-async def arouter_memory_inputs(
-    *,
-    guild_id: str,
-    channel_id: str,
-    is_dm: bool,
-    requester_id: str,
-    message_text: str = "",
-    now: datetime | None = None,
-    topic: ChannelTopic | None = None,
-) -> RouterMemoryInputs:
-    """Async form of router_memory_inputs for the host's event loop; database and model work run off the loop."""
-    return await sync_to_async(router_memory_inputs)(
-        guild_id=guild_id,
-        channel_id=channel_id,
-        is_dm=is_dm,
-        requester_id=requester_id,
-        message_text=message_text,
-        now=now,
-        topic=topic,
-    )
 
 
 def _scoped(rows: QuerySet[_M], guild_id: str, channel_id: str, is_dm: bool, requester_id: str) -> QuerySet[_M]:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from asgiref.sync import async_to_sync
 
-from memory.selectors import arouter_memory_inputs, channel_topic, router_memory_inputs
+from memory.selectors import channel_topic, router_memory_inputs
 from memory.tests.factories import GENERAL, GUILD, TranscriptFactory
 from memory.tests.seeding import CachingEmbedder
 from memory.writes import record_highlight
@@ -83,9 +82,3 @@ def test_the_channel_topic_is_its_last_half_hour_of_human_words():
     assert topic.text == "sourdough starter tips please"
     assert topic.message_count == 1
     assert "golf" not in topic.keywords
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_async_form_runs_off_the_loop():
-    inputs = async_to_sync(arouter_memory_inputs)(guild_id=GUILD, channel_id=GENERAL, is_dm=False, requester_id="u-a")
-    assert inputs.callback_material == 0.0
