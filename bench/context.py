@@ -1,14 +1,17 @@
 """Context bench: each strategy's assembly time on a guild with a large archive, beside `live` in the same run.
 
     .venv/bin/python bench/context.py [--messages 1000000] [--turns 30] [--build-minutes 20] [--no-write]
+                                      [--keep] [--reuse]
 
 A throwaway database (DIT_BENCH_DATABASE, default bench_context) gets one guild's transcripts and archive
 rows (`--messages`, over 10 channels, 200 people and 180 days, one message in twenty by the bot), their
 embeddings (2,000 real chat lines embedded by the local model, each row one of them plus a little noise, so
 the HNSW graph sees no exact duplicates), 500 dossiers, 2,000 highlights and facts, 100 lore rows, 3,000
-summarized epochs and pinned blocks. Then every strategy assembles context for `--turns` turns in random
-channels on random topics. The topic's query vector is computed (and cached) before the timer starts, as
-the router's memory inputs do in a real turn; the embedding bench times the model itself.
+summarized epochs and pinned blocks (`--keep` leaves that database behind, `--reuse` measures on the one
+a kept run left, so a query plan can be studied without loading 1M rows again). Then every strategy
+assembles context for `--turns` turns in random channels on random topics. The topic's query vector is
+computed (and cached) before the timer starts, as the router's memory inputs do in a real turn; the
+embedding bench times the model itself.
 """
 
 from __future__ import annotations
@@ -320,11 +323,15 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--build-minutes", type=float, default=20.0)
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--docs", type=Path, default=DOCS)
+    parser.add_argument("--keep", action="store_true", help="leave the bench database behind")
+    parser.add_argument("--reuse", action="store_true", help="measure on the database a --keep run left")
     args = parser.parse_args(argv)
     rng = random.Random(30)
     # A small smoke run needs few distinct lines; a full run 2,000.
     lines = chat_lines(min(POOL, max(50, args.messages // 20)))
     vectors = default_encoder().encode(lines)
+    if args.reuse:
+        return remeasure(args, rng, lines)
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     tries: list[str] = []
     try:
@@ -352,7 +359,31 @@ def main(argv: Sequence[str]) -> int:
         timings = measure(args.turns, rng, lines)
         section = report(messages, args.messages, load_s, build_s, tries, timings, args.turns)
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
+        if args.keep:
+            print(f"  kept database {connection.settings_dict['NAME']}", flush=True)
+        else:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+    publish(section, docs=None if args.no_write else args.docs)
+    return 0
+
+
+def remeasure(args: argparse.Namespace, rng: random.Random, lines: list[str]) -> int:
+    """Time every strategy on the database a `--keep` run left."""
+    connection.close()
+    connection.settings_dict["NAME"] = os.environ["DIT_TEST_DATABASE"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM memory_archiveentry")
+        (messages,) = cursor.fetchone()
+    if not messages:
+        print("no kept bench database: run with --keep first", file=sys.stderr)
+        return 2
+    rng.random()
+    layers_present = Dossier.objects.filter(guild_id=GUILD).exists()
+    if not layers_present:
+        layers(rng, lines, default_encoder().encode(lines))
+    measure(1, rng, lines)
+    timings = measure(args.turns, rng, lines)
+    section = report(messages, args.messages, 0.0, 0.0, ["(measured on a kept database)"], timings, args.turns)
     publish(section, docs=None if args.no_write else args.docs)
     return 0
 

@@ -42,6 +42,9 @@ RECENCY_WEIGHT = 0.3
 # Lexemes in more than this share of a table's rows (Postgres's own statistics) add cost and no signal.
 COMMON_LEXEME_FREQUENCY = 0.02
 COMMON_LEXEME_ROWS = 100
+# The full-text list matches on the rarest lexemes whose estimated rows add up to this many (always at least the
+# rarest one), and scores its rows on all of them: a topic of ten middling words no longer scores half the archive.
+FTS_MATCH_ROWS = 2000
 PERSON_SIMILARITY = 0.45
 # Conversation context: the best PROPAGATE_FROM archived hits lend PROPAGATE_SHARE of their score (divided by the
 # distance) to the PROPAGATE_SPAN messages either side of them in their channel.
@@ -367,22 +370,62 @@ def _fts_ids(layer: Layer, where: Where, text: str, depth: int) -> list[int]:
     weighted = _query_lexemes(text, layer.table)
     if not weighted:
         return []
-    tsquery = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+    tsquery = _matching_lexemes(weighted, layer.table)
+    ranked = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
     # ts_rank has no notion of how rare a word is; a rare name must outrank three common words, so each
     # matched lexeme adds its inverse document frequency, and ts_rank_cd only breaks ties.
     score = " + ".join(
-        f"(CASE WHEN search_vector @@ to_tsquery('{FTS_CONFIG}', %s) THEN {weight:.4f} ELSE 0 END)"
+        f"(CASE WHEN sv @@ to_tsquery('{FTS_CONFIG}', %s) THEN {weight:.4f}::float8 ELSE 0 END)"
         for _, weight in weighted
     )
+    # At most FTS_MATCH_ROWS matching rows are read, each tsvector detoasted once into the CTE (`|| ''` makes
+    # the copy; a bare column would keep its TOAST pointer and be fetched again by every CASE).
     sql = (
-        f"SELECT id FROM {layer.table}, to_tsquery('{FTS_CONFIG}', %s) q "  # noqa: S608 - names are constants
-        f"WHERE search_vector @@ q AND {where[0]} "
-        f"ORDER BY ({score}) DESC, ts_rank_cd(search_vector, q) DESC, id DESC LIMIT %s"
+        f"WITH matched AS MATERIALIZED (SELECT id, search_vector || ''::tsvector AS sv "  # noqa: S608 - constants
+        f"FROM {layer.table} "
+        f"WHERE search_vector @@ to_tsquery('{FTS_CONFIG}', %s) AND {where[0]} LIMIT %s) "
+        f"SELECT id FROM matched, to_tsquery('{FTS_CONFIG}', %s) q "
+        f"ORDER BY ({score}) DESC, ts_rank_cd(sv, q) DESC, id DESC LIMIT %s"
     )
-    params = [tsquery, *where[1], *(f"'{lexeme}'" for lexeme, _ in weighted), depth]
+    params = [tsquery, *where[1], FTS_MATCH_ROWS, ranked, *(f"'{lexeme}'" for lexeme, _ in weighted), depth]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
+
+
+def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
+    """The tsquery rows must match to be scored: estimated to match no more than FTS_MATCH_ROWS rows.
+
+    The rarest lexemes are ORed while their estimated rows add up to FTS_MATCH_ROWS. When even the rarest matches
+    more than that (every word of the query is common), the rarest are ANDed until the rows holding all of them
+    are estimated to fit: those are the rows the score ranks first anyway.
+    """
+    stats = _lexeme_stats(table)
+    if stats.rows <= FTS_MATCH_ROWS:
+        return " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+
+    def share(lexeme: str) -> float:
+        return stats.frequencies.get(lexeme, stats.floor)
+
+    rarest = sorted((lexeme for lexeme, _ in weighted), key=lambda lexeme: (share(lexeme), lexeme))
+    chosen: list[str] = []
+    rows = 0.0
+    for lexeme in rarest:
+        expected = share(lexeme) * stats.rows
+        if chosen and rows + expected > FTS_MATCH_ROWS:
+            break
+        chosen.append(lexeme)
+        rows += expected
+    if rows <= FTS_MATCH_ROWS:
+        return " | ".join(f"'{lexeme}'" for lexeme in chosen)
+    together = stats.rows
+    chosen = []
+    for lexeme in rarest:
+        chosen.append(lexeme)
+        together *= share(lexeme)
+        if together <= FTS_MATCH_ROWS:
+            break
+    return " & ".join(f"'{lexeme}'" for lexeme in chosen)
 
 
 def _query_lexemes(text: str, table: str) -> list[tuple[str, float]]:

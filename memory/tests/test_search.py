@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from memory import search as search_module
 from memory.archive import archive_transcripts, embed_pending
 from memory.choices import Visibility
 from memory.models import Highlight, Transcript
@@ -241,3 +242,41 @@ def test_time_words():
     assert _window("on monday", now=now).start == datetime(2026, 3, 16, tzinfo=UTC)
     assert _window("2026-01-02", now=now).start == datetime(2026, 1, 2, tzinfo=UTC)
     assert parse_time_window("no time here", now=now) is None
+
+
+def test_the_full_text_list_matches_on_its_rarest_lexemes_and_scores_on_all(monkeypatch, bakery_archive):
+    # A large archive by its statistics: "bakery" in 40% of rows, "bike" in 0.1%, "chain" in 0.05%.
+    stats = search_module._LexemeStats(
+        frequencies={"bakeri": 0.4, "bike": 0.001, "chain": 0.0005, "cake": 0.3}, floor=0.0001, rows=10_000_000.0
+    )
+    monkeypatch.setattr(search_module, "_lexeme_stats", lambda table: stats)
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 5000)
+    weighted = [("bakeri", 0.9), ("bike", 6.9), ("chain", 7.6)]
+    # 5,000 rows of "chain", then "bike" would pass FTS_MATCH_ROWS: only the rarest matches.
+    assert search_module._matching_lexemes(weighted, "memory_archiveentry") == "'chain'"
+    # The rarest alone too many: the rows holding the two rarest together (5,000 x 0.001 = 5).
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 2000)
+    assert search_module._matching_lexemes(weighted, "memory_archiveentry") == "'chain' & 'bike'"
+    # Two rare words that fit together are both matched.
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 20_000)
+    assert search_module._matching_lexemes(weighted, "memory_archiveentry") == "'chain' | 'bike'"
+    # Every word common: the rows holding the rarest ones together (10M x 0.3 = 3M, then x 0.4 = 1.2M, fits).
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 1_500_000)
+    common = [("bakeri", 1.0), ("cake", 1.0)]
+    assert search_module._matching_lexemes(common, "memory_archiveentry") == "'cake' & 'bakeri'"
+    # A small table matches on everything.
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 50_000_000)
+    assert search_module._matching_lexemes(weighted, "memory_archiveentry") == "'bakeri' | 'bike' | 'chain'"
+
+
+def test_a_row_matching_the_rare_lexeme_and_a_common_one_outranks_the_rare_one_alone(monkeypatch, bakery_archive):
+    rare = bakery_archive["rare"]
+    stats = search_module._LexemeStats(frequencies={"bike": 0.00004, "chain": 0.01}, floor=0.00001, rows=1e8)
+    monkeypatch.setattr(search_module, "_lexeme_stats", lambda table: stats)
+    monkeypatch.setattr(search_module, "FTS_MATCH_ROWS", 5000)
+    other = TranscriptFactory.create(content="my bike is red", created_at=NOW - timedelta(days=1))
+    archive_transcripts([other.pk])
+    found = memory_search(_guild_query("bike chain", use_vector=False, interpret=False, recency=False, k=5))
+    ids = found.transcript_ids()
+    # Only "bike" matched rows into the list; "chain" still scored them, so the row with both comes first.
+    assert ids[:2] == [rare.pk, other.pk]
