@@ -372,25 +372,20 @@ def _fts_ids(layer: Layer, where: Where, text: str, depth: int) -> list[int]:
         return []
     tsquery = _matching_lexemes(weighted, layer.table)
     ranked = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+    # At most FTS_MATCH_ROWS matching rows are read; each comes back with its lexemes and ts_rank_cd.
+    sql = (
+        f"SELECT id, tsvector_to_array(search_vector), ts_rank_cd(search_vector, to_tsquery('{FTS_CONFIG}', %s)) "  # noqa: S608 - constants
+        f"FROM {layer.table} WHERE search_vector @@ to_tsquery('{FTS_CONFIG}', %s) AND {where[0]} LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ranked, tsquery, *where[1], FTS_MATCH_ROWS])
+        rows = cursor.fetchall()
     # ts_rank has no notion of how rare a word is; a rare name must outrank three common words, so each
     # matched lexeme adds its inverse document frequency, and ts_rank_cd only breaks ties.
-    score = " + ".join(
-        f"(CASE WHEN sv @@ to_tsquery('{FTS_CONFIG}', %s) THEN {weight:.4f}::float8 ELSE 0 END)"
-        for _, weight in weighted
-    )
-    # At most FTS_MATCH_ROWS matching rows are read, each tsvector detoasted once into the CTE (`|| ''` makes
-    # the copy; a bare column would keep its TOAST pointer and be fetched again by every CASE).
-    sql = (
-        f"WITH matched AS MATERIALIZED (SELECT id, search_vector || ''::tsvector AS sv "  # noqa: S608 - constants
-        f"FROM {layer.table} "
-        f"WHERE search_vector @@ to_tsquery('{FTS_CONFIG}', %s) AND {where[0]} LIMIT %s) "
-        f"SELECT id FROM matched, to_tsquery('{FTS_CONFIG}', %s) q "
-        f"ORDER BY ({score}) DESC, ts_rank_cd(sv, q) DESC, id DESC LIMIT %s"
-    )
-    params = [tsquery, *where[1], FTS_MATCH_ROWS, ranked, *(f"'{lexeme}'" for lexeme, _ in weighted), depth]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+    weights = dict(weighted)
+    scored = [(sum(weights.get(lexeme, 0.0) for lexeme in lexemes), rank, pk) for pk, lexemes, rank in rows]
+    scored.sort(reverse=True)
+    return [pk for _, _, pk in scored[:depth]]
 
 
 def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
