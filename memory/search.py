@@ -42,8 +42,8 @@ RECENCY_WEIGHT = 0.3
 # Lexemes in more than this share of a table's rows (Postgres's own statistics) add cost and no signal.
 COMMON_LEXEME_FREQUENCY = 0.02
 COMMON_LEXEME_ROWS = 100
-# The full-text list matches on the rarest lexemes whose estimated rows add up to this many (always at least the
-# rarest one), and scores its rows on all of them: a topic of ten middling words no longer scores half the archive.
+# The most rows the full-text list reads: it matches on the rarest lexemes estimated to fit (ANDed when even the
+# rarest does not) and scores those rows on all of them, so a topic of ten common words never scores the archive.
 FTS_MATCH_ROWS = 2000
 PERSON_SIMILARITY = 0.45
 # Conversation context: the best PROPAGATE_FROM archived hits lend PROPAGATE_SHARE of their score (divided by the
@@ -404,17 +404,15 @@ def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
 
     rarest = sorted((lexeme for lexeme, _ in weighted), key=lambda lexeme: (share(lexeme), lexeme))
     chosen: list[str] = []
-    rows = 0.0
-    for lexeme in rarest:
-        expected = share(lexeme) * stats.rows
-        if chosen and rows + expected > FTS_MATCH_ROWS:
-            break
-        chosen.append(lexeme)
-        rows += expected
-    if rows <= FTS_MATCH_ROWS:
+    if share(rarest[0]) * stats.rows <= FTS_MATCH_ROWS:
+        rows = 0.0
+        for lexeme in rarest:
+            rows += share(lexeme) * stats.rows
+            if rows > FTS_MATCH_ROWS:
+                break
+            chosen.append(lexeme)
         return " | ".join(f"'{lexeme}'" for lexeme in chosen)
     together = stats.rows
-    chosen = []
     for lexeme in rarest:
         chosen.append(lexeme)
         together *= share(lexeme)
