@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from bots.adapters.base import ChannelKind
 from bots.adapters.local import DEFAULT_CHANNEL, DEFAULT_SPEAKER, LocalAdapter, LocalEvent
+from dispositions.choices import TriggerKind
 
 __all__ = ["ChatLine", "LocalChat", "parse_line"]
 
@@ -106,10 +107,13 @@ class LocalChat:
             self._print(f"{where} {name} reacted {event.text} to {event.message_id}")
 
     def decision_made(self, event: Any) -> None:
-        """Print the disposition chosen and the scores of the top 3."""
+        """Print the disposition chosen and the scores of the top 3, and what started a turn nobody asked for."""
         top = ", ".join(f"{option.slug} {option.score:.2f} ({option.probability:.0%})" for option in event.top)
         where = f"#{event.channel_name}"
-        self._print(f"  · decision {event.decision_id} in {where}: {event.chosen_slug} ({event.output_shape}) — {top}")
+        started = _started_by(event)
+        self._print(
+            f"  · decision {event.decision_id} in {where}{started}: {event.chosen_slug} ({event.output_shape}) — {top}"
+        )
 
     def turn_ended(self, event: Any) -> None:
         """Print how a turn ended when it said nothing."""
@@ -175,3 +179,14 @@ async def _lines(stream: IO[str]) -> AsyncIterator[str]:
     threading.Thread(target=read, name="local-chat-stdin", daemon=True).start()
     while (line := await queue.get()) is not None:
         yield line
+
+
+def _started_by(event: Any) -> str:
+    """`` (self-followup of decision 4)`` or `` (unprompted)`` for a turn the reactor started; empty otherwise."""
+    trigger = getattr(event, "trigger", TriggerKind.REACTIVE)
+    if trigger == TriggerKind.SELF_FOLLOWUP:
+        previous = getattr(event, "previous_decision_id", None)
+        return f" (self-followup of decision {previous})" if previous is not None else " (self-followup)"
+    if trigger == TriggerKind.SPECULATIVE:
+        return " (unprompted)"
+    return ""

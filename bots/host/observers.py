@@ -27,6 +27,10 @@ class DecisionMade:
     address_kind: str
     top: tuple[ScoredOption, ...]
     gates: tuple[str, ...]
+    # What started the turn (dispositions.choices.TriggerKind) and, for a self-followup, the decision it
+    # comes back to.
+    trigger: str = "reactive"
+    previous_decision_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from asgiref.sync import sync_to_async
 
 from bots.adapters.base import InboundMessage, OutputBeat, ReadyEvent
 from bots.adapters.local import LocalAdapter
+from bots.host.observers import DecisionMade, ScoredOption
 from bots.host.tests.hostkit import make_disposition, make_persona, reply_json, runbot_env
 from bots.local_chat import LocalChat, parse_line
 from bots.tests.conftest import MANAGE, ROOT
@@ -137,6 +138,25 @@ async def test_the_chat_shows_the_bots_beats_and_decisions_and_ends_at_the_end_o
     assert "· decision" in text
     assert "quick-react (single-line) — quick-react" in text
     assert "/dm alice: ..." in text
+
+
+@pytest.mark.parametrize(
+    ("trigger", "previous", "shown"),
+    [
+        ("reactive", None, "decision 7 in #general: quick-react"),
+        ("self_followup", 4, "decision 7 in #general (self-followup of decision 4): quick-react"),
+        ("speculative", None, "decision 7 in #general (unprompted): quick-react"),
+    ],
+)
+def test_the_chat_says_what_started_a_turn_nobody_asked_for(trigger, previous, shown):
+    out = io.StringIO()
+    chat = LocalChat(LocalAdapter(), stdin=io.StringIO(""), stdout=out)
+    top = (ScoredOption("quick-react", 1.0, 1.0),)
+    event = DecisionMade(7, "c-1", "general", "quick-react", "single-line", "none", top, (), trigger, previous)
+
+    chat.decision_made(event)
+
+    assert shown in out.getvalue()
 
 
 async def test_quit_stops_reading_further_lines(make_rig, gateway_on_openai_server):

@@ -121,6 +121,8 @@ def _announce(plan: TurnPlan, decision_id: int, parts: HostParts) -> None:
             address_kind=moment.address_kind if moment.addressed else AddressKind.NONE,
             top=tuple(ScoredOption(row.slug, row.score, row.probability) for row in top),
             gates=routing.gates,
+            trigger=str(plan.request.trigger),
+            previous_decision_id=plan.request.previous.decision_id if plan.request.previous is not None else None,
         )
     )
 

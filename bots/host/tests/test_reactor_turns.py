@@ -113,6 +113,9 @@ async def test_a_turn_handed_over_through_the_inbox_runs_once_with_its_trigger_s
 
     decision = await DispositionDecision.objects.aget(trigger_id=trigger_id)
     assert (decision.trigger_kind, decision.stochasticity_seed) == ("self_followup", 4242)
+    # Watchers (the local chat) are told what started the turn and which turn it comes back to.
+    (shown,) = rig.recorder.decisions
+    assert (shown.decision_id, shown.trigger, shown.previous_decision_id) == (decision.pk, "self_followup", 1)
     assert delivery.status == DeliveryStatus.DONE
     assert [m.content for m in rig.adapter.bot_messages(channel)] == ["actually, one more thing about rust"]
     prompt = gateway_on_openai_server.chat_requests[-1].body["messages"][1]["content"]
