@@ -11,7 +11,9 @@ starts (one machine, one clock):
 - reactor: `emit_event` commits an event that a declared `on(...)` turns into a trigger in the same
   transaction; the NOTIFY on commit wakes the dispatcher, which claims and sends it; the worker claims it,
   opens the effect's transaction and runs the handler;
-- bare: `send_task` of a Celery task on the same worker and broker.
+- bare: `send_task` of a Celery task on the same worker and broker;
+- committed, then bare: the same event row committed on its own (no trigger), then the bare task: what
+  a hand-written task that records its cause durably before sending pays, the floor under any outbox.
 
 Latency is measured one at a time, reactor and bare in alternating rounds; throughput with a burst of
 N events (each its own transaction) against N tasks sent at once. Timer lateness is when a scheduled
@@ -51,7 +53,7 @@ from django.utils import timezone  # noqa: E402
 
 from bench.report import machine, percentile, publish  # noqa: E402
 from reactor.choices import EventKind  # noqa: E402
-from reactor.models import Trigger  # noqa: E402
+from reactor.models import ReactorEvent, Trigger  # noqa: E402
 from reactor.services import emit_event, schedule  # noqa: E402
 from reactor.tests import probe  # noqa: E402  (declares the bench triggers in this process too)
 from reactor.tests.stack import ReactorStack  # noqa: E402
@@ -135,6 +137,14 @@ class Bench:
         ((_, ran_at),) = self._wait(key, 1)
         return (ran_at - started) * 1000
 
+    def committed_once(self) -> float:
+        key = self._key()
+        started = time.time()
+        ReactorEvent.objects.create(kind=EventKind.TURN_FINISHED, payload={"bench": key}, guild_id="bench")
+        self.celery.send_task("probe.bare", args=[key, "committed"])
+        ((_, ran_at),) = self._wait(key, 1)
+        return (ran_at - started) * 1000
+
     def reactor_burst(self, count: int) -> float:
         key = self._key()
         started = time.time()
@@ -165,18 +175,21 @@ class Bench:
         return [(at - due[ident]) * 1000 for ident, at in ran]
 
 
-def measure(bench: Bench, args: argparse.Namespace) -> tuple[Latencies, Latencies, list[float]]:
+def measure(bench: Bench, args: argparse.Namespace) -> tuple[Latencies, Latencies, list[float], list[float]]:
     """Warm up, then the alternating latency rounds, the bursts and the timers."""
     for _ in range(args.warmup):
         bench.reactor_once()
         bench.bare_once()
+        bench.committed_once()
     bench.stages.clear()
     reactor: list[float] = []
     bare: list[float] = []
+    committed: list[float] = []
     per_round = max(1, args.events // args.rounds)
     for _ in range(args.rounds):
         reactor += [bench.reactor_once() for _ in range(per_round)]
         bare += [bench.bare_once() for _ in range(per_round)]
+        committed += [bench.committed_once() for _ in range(per_round)]
     reactor_rate = bench.reactor_burst(args.burst)
     bare_rate = bench.bare_burst(args.burst)
     late = bench.lateness(args.timers)
@@ -184,17 +197,26 @@ def measure(bench: Bench, args: argparse.Namespace) -> tuple[Latencies, Latencie
         Latencies("reactor: event to handler", reactor, args.burst, reactor_rate),
         Latencies("bare Celery task", bare, args.burst, bare_rate),
         late,
+        committed,
     )
 
 
 def report(
-    reactor: Latencies, bare: Latencies, late: list[float], stages: list[tuple[float, ...]], args: argparse.Namespace
+    reactor: Latencies,
+    bare: Latencies,
+    late: list[float],
+    stages: list[tuple[float, ...]],
+    args: argparse.Namespace,
+    committed: list[float],
 ) -> str:
     """The section of docs/benchmarks.md."""
     names = ("emit_event and commit", "to the dispatcher's claim", "to the worker's claim", "to the handler")
     stage_p50 = [percentile([sample[i] for sample in stages], 0.50) for i in range(len(names))]
     ratio = reactor.p50 / bare.p50 if bare.p50 > 0 else float("inf")
     late_p50, late_p99 = percentile(late, 0.50), percentile(late, 0.99)
+    floor_p50, floor_p99 = percentile(committed, 0.50), percentile(committed, 0.99)
+    floor_ratio = floor_p50 / bare.p50 if bare.p50 > 0 else float("inf")
+    over_floor = reactor.p50 / floor_p50 if floor_p50 > 0 else float("inf")
     lines = [
         "## Reactor",
         "",
@@ -212,7 +234,11 @@ def report(
         "| path | p50 ms | p99 ms | p50 vs bare | burst of N: handlers/s |",
         "|---|---:|---:|---:|---:|",
         f"| {bare.path} | {bare.p50:.2f} | {bare.p99:.2f} | 1.00x | {bare.per_second:,.0f} |",
+        f"| committed, then bare task | {floor_p50:.2f} | {floor_p99:.2f} | {floor_ratio:.2f}x | - |",
         f"| {reactor.path} | {reactor.p50:.2f} | {reactor.p99:.2f} | {ratio:.2f}x | {reactor.per_second:,.0f} |",
+        "",
+        f"Committing the event row on its own before the bare task costs {floor_ratio:.2f}x the bare task already;"
+        f" the reactor path is {over_floor:.2f}x that floor.",
         "",
         "Where the reactor's time goes (p50 of each stage, database timestamps):",
         "",
@@ -257,7 +283,7 @@ def main() -> int:
         stack.start_worker()
         stack.start_dispatcher()
         bench = Bench(stack)
-        reactor, bare, late = measure(bench, args)
+        reactor, bare, late, committed = measure(bench, args)
         stages: list[tuple[float, ...]] = list(bench.stages)
     finally:
         if stack is not None:
@@ -265,7 +291,7 @@ def main() -> int:
         probe.close_side_connection()
         connection.close()
         connection.creation.destroy_test_db(database, verbosity=0)
-    publish(report(reactor, bare, late, stages, args), docs=args.docs if args.write_docs else None)
+    publish(report(reactor, bare, late, stages, args, committed), docs=args.docs if args.write_docs else None)
     return 0
 
 
