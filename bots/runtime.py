@@ -14,6 +14,7 @@ from django.db import OperationalError, connection
 from django.db.migrations.executor import MigrationExecutor
 
 from bots.bot_settings import BotSettings, ResolvedSetting
+from bots.choices import SettingSource
 from bots.errors import BootError
 from bots.selectors import bot_get
 from bots.services import manifest_load_file
@@ -94,3 +95,18 @@ def log_resolved_settings(booted: BootedBot) -> list[ResolvedSetting]:
             "bot %s setting %s = %s (%s)", booted.slug, setting.field.key, setting.display, setting.source.label
         )
     return resolved
+
+
+def settings_summary(booted: BootedBot) -> str:
+    """One line saying how many settings the bot has and which are not the manifest's defaults (secrets masked).
+
+    What the local chat prints instead of one log line per setting, so the prompt is not buried.
+    """
+    resolved = booted.settings.resolve_all()
+    changed = [s for s in resolved if s.source in (SettingSource.OVERRIDE, SettingSource.ENVIRONMENT)]
+    listed = "; ".join(f"{s.field.key} = {s.display} ({s.source.label.lower()})" for s in changed)
+    return (
+        f"bot {booted.slug}: {len(resolved)} settings, {len(changed)} not at the manifest's default"
+        + (f": {listed}" if listed else "")
+        + " (all of them: the bot's settings page in admin, or -v 2)"
+    )

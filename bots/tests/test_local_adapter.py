@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
@@ -206,6 +207,9 @@ def test_runbot_local_chats_in_the_terminal_without_a_discord_token_and_exits_on
     assert "Local chat with Dit" in result.stdout
     assert "#general Dit: hi alice, I'm here" in result.stdout
     assert "· decision" in result.stdout
+    # One line about the settings instead of one per setting before the prompt.
+    assert re.search(r"^bot e2e: \d+ settings, \d+ not at the manifest's default", result.stdout, re.M)
+    assert " setting " not in result.stdout + result.stderr
 
 
 def test_message_ids_do_not_repeat_across_runs_of_the_local_adapter():

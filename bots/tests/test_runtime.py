@@ -8,7 +8,7 @@ from django.core.management import call_command
 
 from bots.choices import SettingSource
 from bots.errors import BootError, BotNotFound, SettingResolutionError
-from bots.runtime import boot_bot, log_resolved_settings
+from bots.runtime import boot_bot, log_resolved_settings, settings_summary
 from bots.tests.conftest import MANAGE, ROOT
 from bots.tests.factories import BotFactory, manifest_data, secret_override
 
@@ -80,6 +80,22 @@ def test_settings_are_logged_one_line_each_with_secrets_masked(caplog, monkeypat
         SettingSource.DEFAULT,
         SettingSource.UNSET,
     }
+
+
+@pytest.mark.django_db
+def test_the_settings_summary_counts_them_and_names_only_what_is_not_a_default_with_secrets_masked(monkeypatch):
+    bot = BotFactory.create(manifest=True)
+    secret_override(bot=bot, key="API_SECRET", plain="override-secret-value")
+    monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
+
+    line = settings_summary(boot_bot(slug=bot.slug))
+
+    assert line.startswith(f"bot {bot.slug}: 8 settings, 2 not at the manifest's default: ")
+    assert "API_SECRET = •••• (admin override)" in line
+    assert "DISCORD_TOKEN = •••• (environment variable)" in line
+    assert "WAIT_MINUTES" not in line
+    assert TOKEN not in line
+    assert "override-secret-value" not in line
 
 
 def test_runbot_boots_logs_masked_settings_and_stops_cleanly_on_sigterm(child_env, local_discord):

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from bots.errors import ManifestInvalid
 from bots.host.runner import EXIT_OK, run_bot
-from bots.runtime import boot_bot, log_resolved_settings
+from bots.runtime import boot_bot, log_resolved_settings, settings_summary
 from dit_project.errors import ApplicationError
 
 logger = logging.getLogger("bots.runtime")
@@ -45,10 +45,13 @@ class Command(BaseCommand):
             raise CommandError(exc.message, returncode=1) from None
         except ApplicationError as exc:
             raise CommandError(exc.message, returncode=1) from None
-        log_resolved_settings(booted)
         if local and int(options.get("verbosity", 1)) < 2:
-            # The chat shows decisions itself; INFO lines would bury it (-v 2 keeps them).
+            # The chat shows decisions itself; INFO lines, one per setting among them, would bury it (-v 2
+            # keeps them). One line says what is not at its default.
             logging.getLogger().setLevel(logging.WARNING)
+            self.stdout.write(settings_summary(booted))
+        else:
+            log_resolved_settings(booted)
         try:
             code = run_bot(booted, local=local, stdin=sys.stdin, stdout=sys.stdout)
         except ApplicationError as exc:
