@@ -1,5 +1,5 @@
 """Tell a running host that its bot row changed (renamed, a new manifest, a setting overridden, deleted), and
-let forget-me reach the tasks a member asked for.
+let forget-me reach the tasks a member asked for and the words self-followups keep.
 
 The stamp is not business logic: only cache invalidation, through a change stamp per bot (see
 `dit_project.stamps`); the host compares it on every turn and reads the bot's revision only when it moved.
@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import connection
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 
+from bots.followups import topic_terms
 from bots.models import Bot, BotManifest, SettingOverride, TaskRun
 from dit_project import stamps
+from memory.forgetting import FORGOTTEN_NAME, REDACTED
 from memory.signals import member_forgotten
+from reactor.models import Delivery, SelfFollowupSchedule
 
 
 def bot_stamp(bot_id: int) -> str:
@@ -33,9 +39,65 @@ def forget_tasks(sender: type, *, guild_id: str, user_id: str, **kwargs: Any) ->
     return {"task_runs": deleted}
 
 
+def forget_followups(
+    sender: type, *, guild_id: str, pattern: str, message_ids: list[str], **kwargs: Any
+) -> dict[str, int]:
+    """Redact the words self-followups keep: the message they answered and what the bot said about it.
+
+    A follow-up of the member's own message loses that message's words; any other loses the member's
+    names, in its schedule's context and in the turn handed to the bot (a delivery's `previous`).
+    """
+    schedules = (
+        SelfFollowupSchedule.objects.filter(guild_id=guild_id)
+        .alias(text=Cast("context", TextField()))
+        .filter(Q(context__answered_message_id__in=message_ids) | Q(text__iregex=pattern))
+    )
+    followups = 0
+    for followup in schedules:
+        followup.context = _forget_in_previous(followup.context, pattern, message_ids)
+        followup.save(update_fields=["context", "updated_at"])
+        followups += 1
+    deliveries = (
+        Delivery.objects.filter(trigger__guild_id=guild_id)
+        .alias(text=Cast("payload", TextField()))
+        .filter(Q(payload__previous__answered_message_id__in=message_ids) | Q(text__iregex=pattern))
+    )
+    handed = 0
+    for delivery in deliveries:
+        previous = delivery.payload.get("previous")
+        if isinstance(previous, dict):
+            delivery.payload = {**delivery.payload, "previous": _forget_in_previous(previous, pattern, message_ids)}
+            delivery.save(update_fields=["payload"])
+            handed += 1
+    return {"followups_redacted": followups, "deliveries_redacted": handed}
+
+
+def _forget_in_previous(data: dict[str, Any], pattern: str, message_ids: list[str]) -> dict[str, Any]:
+    said = [str(line) for line in data.get("said", [])]
+    topic = str(data.get("topic_text", ""))
+    if data.get("answered_message_id") in message_ids:
+        # The topic is the answered message followed by what the bot said.
+        topic = "\n".join((REDACTED, *said))
+    said, (topic,) = _without_names(said, pattern), _without_names([topic], pattern)
+    return {**data, "said": said, "topic_text": topic, "topic_terms": sorted(topic_terms(topic))}
+
+
+def _without_names(texts: list[str], pattern: str) -> list[str]:
+    """`texts` with every match of the member's name pattern (a Postgres regex) replaced."""
+    if not texts:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT regexp_replace(t, %s, %s, 'gi') FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n",
+            [pattern, f"[{FORGOTTEN_NAME}]", texts],
+        )
+        return [str(row[0]) for row in cursor.fetchall()]
+
+
 def connect() -> None:
     """Connect the handlers (from BotsConfig.ready)."""
     member_forgotten.connect(forget_tasks, dispatch_uid="bots-forget-tasks")
+    member_forgotten.connect(forget_followups, dispatch_uid="bots-forget-followups")
     for model in (Bot, BotManifest, SettingOverride):
         name = model.__name__
         post_save.connect(bot_changed, sender=model, dispatch_uid=f"bot-stamp-save-{name}")

@@ -8,6 +8,7 @@ sends no `post_save`.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.db import connection
@@ -58,7 +59,8 @@ def forget_member_data(
 
     The member's own messages lose their words in the router's logged inputs and other people's lose the
     member's names; research payloads that name the member, or were gathered for their messages, are
-    dropped; reception rows keep the reaction and carry the pseudonym instead of the member's id.
+    dropped; reception rows keep the reaction and carry the pseudonym instead of the member's id, as the
+    router's logged inputs do wherever else they held it (the people present, the sender).
     """
     runs = (
         SubagentRun.objects.filter(decision__guild_id=guild_id)
@@ -79,7 +81,20 @@ def forget_member_data(
             [message_ids, REDACTED, pattern, f"[{FORGOTTEN_NAME}]", guild_id, message_ids, pattern],
         )
         decisions = int(cursor.rowcount)
-    return {"decisions_redacted": decisions, "subagent_runs_redacted": runs_redacted, "receptions_renamed": receptions}
+        # Their id anywhere else in the logged inputs (present users, the sender) becomes the pseudonym.
+        quoted, renamed = json.dumps(user_id), json.dumps(alias)
+        cursor.execute(
+            f"UPDATE {table} SET router_inputs = replace(router_inputs::text, %s, %s)::jsonb "  # noqa: S608
+            "WHERE guild_id = %s AND strpos(router_inputs::text, %s) > 0",
+            [quoted, renamed, guild_id, quoted],
+        )
+        ids_renamed = int(cursor.rowcount)
+    return {
+        "decisions_redacted": decisions,
+        "decisions_renamed": ids_renamed,
+        "subagent_runs_redacted": runs_redacted,
+        "receptions_renamed": receptions,
+    }
 
 
 def connect() -> None:

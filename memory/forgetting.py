@@ -7,8 +7,9 @@ one that opens the guard, for its own transaction) and the places other people's
 epoch summary that covered their messages is written again from the redacted transcripts. The action is
 logged as a `ForgetRequest` that names the member only by a keyed hash.
 
-Other apps keep member data too (the steward's threat scores, research payloads, reception rows); they
-receive `memory.signals.member_forgotten` in the same transaction. The gateway's recorded tool calls, whose
+Other apps keep member data too (the steward's threat scores, research payloads, reception rows, the
+router's logged inputs, self-followup contexts, tasks); they receive `memory.signals.member_forgotten` in
+the same transaction. The gateway's recorded tool calls, whose
 arguments may name the member, are redacted here.
 """
 

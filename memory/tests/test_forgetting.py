@@ -195,3 +195,78 @@ def test_forget_me_reaches_what_other_apps_keep_about_the_member(gateway_on_open
     assert log.deleted["receptions_renamed"] == 1
     assert log.deleted["decisions_redacted"] == 2
     assert log.deleted["tool_calls_redacted"] == 1
+
+
+def test_forget_me_reaches_the_words_follow_ups_keep_and_the_ids_decisions_logged(gateway_on_openai_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bots.followups import topic_terms
+    from dispositions.specs import Moment
+    from dispositions.tests.factories import PersonaDispositionWeightFactory, make_decision
+    from reactor.models import Delivery, SelfFollowupSchedule, Trigger
+
+    seed_guild()
+    own = Transcript.objects.filter(author_id=MEMBER).first()
+    assert own is not None
+    persona = PersonaDispositionWeightFactory.create().persona
+    present = make_decision(persona=persona, context=Moment(present_users=(MEMBER, "u-bob")), guild_id=GUILD)
+
+    def followup(answered: str, text: str, said: str) -> SelfFollowupSchedule:
+        topic = f"{text}\n{said}"
+        return SelfFollowupSchedule.objects.create(
+            parent_decision_id=present.pk,
+            bot_id=1,
+            guild_id=GUILD,
+            channel_id="c-general",
+            bias="go-deeper",
+            scheduled_for=timezone.now(),
+            seed=1,
+            roll=0.1,
+            window_min_seconds=10,
+            window_max_seconds=20,
+            context={
+                "answered_message_id": answered,
+                "said": [said],
+                "topic_text": topic,
+                "topic_terms": sorted(topic_terms(topic)),
+            },
+        )
+
+    hers = followup(own.message_id, own.content, "good point, pineapple has its fans")
+    about_her = followup("m-bob", "carol thinks the game was rigged", "carol is brave")
+    kept = followup("m-bob-2", "bob smokes brisket on sundays", "low and slow")
+    trigger = Trigger.objects.create(kind="bots.self_followup", guild_id=GUILD, due_at=timezone.now())
+    Delivery.objects.create(
+        trigger=trigger,
+        recipient="bot.1",
+        kind="turn",
+        expires_at=timezone.now() + timedelta(minutes=2),
+        payload={"previous": {**hers.context, "decision_id": present.pk}},
+    )
+    words = [own.content, "carol thinks", MEMBER]
+    rows = [hers.context, about_her.context, Delivery.objects.get().payload, present.router_inputs]
+    assert all(any(w.casefold() in json.dumps(row).casefold() for w in words) for row in rows)  # the test can fail
+    gateway_on_openai_server.queue_reply(json.dumps({"summary": "Someone defended a topping.", "topics": ["pizza"]}))
+
+    log = forget_member(guild_id=GUILD, user_id=MEMBER, requested_by=ForgetRequester.MEMBER, embedder=CachingEmbedder())
+
+    for row in (hers, about_her, kept, present):
+        row.refresh_from_db()
+    handed = Delivery.objects.get().payload["previous"]
+    for data in (hers.context, about_her.context, handed, present.router_inputs):
+        blob = json.dumps(data).casefold()
+        assert own.content.casefold() not in blob
+        assert NAME not in blob
+        assert MEMBER not in blob
+    assert hers.context["topic_text"] == "[redacted]\ngood point, pineapple has its fans"
+    assert handed["topic_text"] == hers.context["topic_text"]
+    assert (
+        about_her.context["topic_text"] == "[forgotten member] thinks the game was rigged\n[forgotten member] is brave"
+    )
+    assert about_her.context["topic_terms"] == sorted(topic_terms(about_her.context["topic_text"]))
+    assert kept.context["topic_text"] == "bob smokes brisket on sundays\nlow and slow"
+    assert present.router_inputs["context"]["present_users"] == [pseudonym(GUILD, MEMBER), "u-bob"]
+    assert (log.deleted["followups_redacted"], log.deleted["deliveries_redacted"]) == (2, 1)
+    assert log.deleted["decisions_renamed"] >= 1
