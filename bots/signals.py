@@ -7,10 +7,10 @@ The stamp is not business logic: only cache invalidation, through a change stamp
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Q, TextField
+from django.db.models import Model, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.db.models.signals import post_delete, post_save
 
@@ -20,6 +20,8 @@ from dit_project import stamps
 from memory.forgetting import FORGOTTEN_NAME, REDACTED
 from memory.signals import member_forgotten
 from reactor.models import Delivery, SelfFollowupSchedule
+
+_Row = TypeVar("_Row", bound=Model)
 
 
 def bot_stamp(bot_id: int) -> str:
@@ -47,29 +49,28 @@ def forget_followups(
     A follow-up of the member's own message loses that message's words; any other loses the member's
     names, in its schedule's context and in the turn handed to the bot (a delivery's `previous`).
     """
-    schedules = (
-        SelfFollowupSchedule.objects.filter(guild_id=guild_id)
-        .alias(text=Cast("context", TextField()))
-        .filter(Q(context__answered_message_id__in=message_ids) | Q(text__iregex=pattern))
-    )
     followups = 0
-    for followup in schedules:
+    schedules = SelfFollowupSchedule.objects.filter(guild_id=guild_id)
+    for followup in _of_the_member(schedules, "context", "context__answered_message_id", pattern, message_ids):
         followup.context = _forget_in_previous(followup.context, pattern, message_ids)
         followup.save(update_fields=["context", "updated_at"])
         followups += 1
-    deliveries = (
-        Delivery.objects.filter(trigger__guild_id=guild_id)
-        .alias(text=Cast("payload", TextField()))
-        .filter(Q(payload__previous__answered_message_id__in=message_ids) | Q(text__iregex=pattern))
-    )
     handed = 0
-    for delivery in deliveries:
+    deliveries = Delivery.objects.filter(trigger__guild_id=guild_id)
+    answered = "payload__previous__answered_message_id"
+    for delivery in _of_the_member(deliveries, "payload", answered, pattern, message_ids):
         previous = delivery.payload.get("previous")
         if isinstance(previous, dict):
             delivery.payload = {**delivery.payload, "previous": _forget_in_previous(previous, pattern, message_ids)}
             delivery.save(update_fields=["payload"])
             handed += 1
     return {"followups_redacted": followups, "deliveries_redacted": handed}
+
+
+def _of_the_member(rows: QuerySet[_Row], field: str, answered: str, pattern: str, ids: list[str]) -> QuerySet[_Row]:
+    """The rows whose JSON `field` answers one of the member's messages (the `answered` lookup) or names them."""
+    with_text: QuerySet[_Row] = rows.alias(text=Cast(field, TextField()))
+    return with_text.filter(Q(**{f"{answered}__in": ids}) | Q(text__iregex=pattern))
 
 
 def _forget_in_previous(data: dict[str, Any], pattern: str, message_ids: list[str]) -> dict[str, Any]:

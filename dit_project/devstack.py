@@ -337,7 +337,19 @@ def command_test(pytest_args: Sequence[str]) -> int:
         ("mypy", [python, "-m", "mypy", "."]),
         ("django check", [python, "manage.py", "check"]),
         ("migrations", [python, "manage.py", "makemigrations", "--check", "--dry-run"]),
-        ("pytest", [python, "-m", "pytest", "--cov", "--cov-branch", "--cov-report=term:skip-covered", *pytest_args]),
+        (
+            "pytest",
+            [
+                python,
+                "-m",
+                "pytest",
+                "--cov",
+                "--cov-branch",
+                "--cov-report=term:skip-covered",
+                "--durations=15",
+                *pytest_args,
+            ],
+        ),
     ]
     try:
         for name, argv in steps:
