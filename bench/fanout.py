@@ -50,7 +50,7 @@ LOAD_AT_START = load_average()
 from bots.adapters.local import LocalAdapter  # noqa: E402
 from bots.host.config import HostConfig  # noqa: E402
 from bots.host.host import Host, HostBot  # noqa: E402
-from bots.host.observers import DecisionMade, Ended  # noqa: E402
+from bots.host.observers import DecisionMade, Ended, FollowupScheduled  # noqa: E402
 from bots.models import Bot  # noqa: E402
 from dispositions.choices import (  # noqa: E402
     ContextStrategy,
@@ -129,6 +129,9 @@ class Clock:
         self.waiters: dict[str, asyncio.Future[float]] = {}
 
     def decision_made(self, event: DecisionMade) -> None:
+        """Not timed."""
+
+    def followup_scheduled(self, event: FollowupScheduled) -> None:
         """Not timed."""
 
     def turn_ended(self, event: Ended) -> None:

@@ -115,6 +115,13 @@ class LocalChat:
             f"  · decision {event.decision_id} in {where}{started}: {event.chosen_slug} ({event.output_shape}) — {top}"
         )
 
+    def followup_scheduled(self, event: Any) -> None:
+        """Say that the bot may come back to this turn later, and when."""
+        self._print(
+            f"  · decision {event.decision_id} may be followed up in #{event.channel_name} in about "
+            f"{event.delay_seconds:.0f} s ({event.bias})"
+        )
+
     def turn_ended(self, event: Any) -> None:
         """Print how a turn ended when it said nothing."""
         if event.end in ("silent", "stale", "error", "cancelled"):

@@ -43,6 +43,17 @@ class Ended:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class FollowupScheduled:
+    """A turn's follow-up hint landed: the bot will consider coming back to it after `delay_seconds`."""
+
+    decision_id: int
+    channel_id: str
+    channel_name: str
+    bias: str
+    delay_seconds: float
+
+
 class HostObserver(Protocol):
     """Called by the host on the event loop; must not block."""
 
@@ -51,3 +62,6 @@ class HostObserver(Protocol):
 
     def turn_ended(self, event: Ended) -> None:
         """A turn ended (spoke, reacted, stayed silent, dropped as stale, failed)."""
+
+    def followup_scheduled(self, event: FollowupScheduled) -> None:
+        """A self-followup of a turn was scheduled."""

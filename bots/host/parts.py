@@ -16,7 +16,7 @@ from bots.host.config import HostConfig
 from bots.host.dispatcher import OutputDispatcher
 from bots.host.ledger import ChannelLedger
 from bots.host.mutes import Classifier
-from bots.host.observers import DecisionMade, Ended, HostObserver
+from bots.host.observers import DecisionMade, Ended, FollowupScheduled, HostObserver
 from bots.host.port import HostPort
 from bots.host.presence import Presence
 from bots.host.values import HostBot
@@ -55,3 +55,8 @@ class HostParts:
         """Tell every observer a turn ended."""
         for observer in self.observers:
             observer.turn_ended(event)
+
+    def followup_scheduled(self, event: FollowupScheduled) -> None:
+        """Tell every observer a self-followup was scheduled."""
+        for observer in self.observers:
+            observer.followup_scheduled(event)

@@ -12,7 +12,7 @@ from asgiref.sync import sync_to_async
 
 from bots.adapters.base import InboundMessage, OutputBeat, ReadyEvent
 from bots.adapters.local import LocalAdapter
-from bots.host.observers import DecisionMade, ScoredOption
+from bots.host.observers import DecisionMade, FollowupScheduled, ScoredOption
 from bots.host.tests.hostkit import make_disposition, make_persona, reply_json, runbot_env
 from bots.local_chat import LocalChat, parse_line
 from bots.tests.conftest import MANAGE, ROOT
@@ -158,6 +158,15 @@ def test_the_chat_says_what_started_a_turn_nobody_asked_for(trigger, previous, s
     chat.decision_made(event)
 
     assert shown in out.getvalue()
+
+
+def test_the_chat_says_when_the_bot_may_come_back_to_a_turn():
+    out = io.StringIO()
+    chat = LocalChat(LocalAdapter(), stdin=io.StringIO(""), stdout=out)
+
+    chat.followup_scheduled(FollowupScheduled(8, "c-1", "general", "go-deeper", 27.4))
+
+    assert "· decision 8 may be followed up in #general in about 27 s (go-deeper)" in out.getvalue()
 
 
 async def test_quit_stops_reading_further_lines(make_rig, gateway_on_openai_server):

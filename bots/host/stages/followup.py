@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from bots.followups import FinishedTurn
+from bots.host.observers import FollowupScheduled
 from bots.host.parts import HostParts
 from bots.host.stages.record import Recorded
 from bots.host.values import TurnOutcome, TurnPlan
@@ -32,7 +33,8 @@ async def follow_up(plan: TurnPlan, recorded: Recorded, outcome: TurnOutcome, pa
         or not outcome.sent_beats
     ):
         return
-    if not roll_followup(hint, seed=plan.routing.seed).lands:
+    roll = roll_followup(hint, seed=plan.routing.seed)
+    if not roll.lands:
         return
     turn = FinishedTurn(
         decision_id=recorded.decision_id,
@@ -48,7 +50,18 @@ async def follow_up(plan: TurnPlan, recorded: Recorded, outcome: TurnOutcome, pa
         answered_text=request.text if request.reactive else "",
     )
     try:
-        await parts.port.schedule_followup(turn, config=parts.followups)
+        scheduled = await parts.port.schedule_followup(turn, config=parts.followups)
     except Exception:
         # The turn has been given; a follow-up that cannot be scheduled is logged, never the turn's failure.
         logger.exception("decision %s: the self-followup could not be scheduled", recorded.decision_id)
+        return
+    if scheduled is not None:
+        parts.followup_scheduled(
+            FollowupScheduled(
+                decision_id=recorded.decision_id,
+                channel_id=request.channel.id,
+                channel_name=request.channel.name,
+                bias=roll.bias,
+                delay_seconds=roll.delay_seconds,
+            )
+        )

@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from bots.adapters.local import LocalAdapter
 from bots.host.config import HostConfig
 from bots.host.host import Host, HostBot
-from bots.host.observers import DecisionMade, Ended
+from bots.host.observers import DecisionMade, Ended, FollowupScheduled
 from bots.manifest import manifest_from_data
 from bots.models import Bot
 from bots.services import manifest_load
@@ -81,12 +81,16 @@ class Recorder:
 
     decisions: list[DecisionMade] = field(default_factory=list)
     ends: list[Ended] = field(default_factory=list)
+    followups: list[FollowupScheduled] = field(default_factory=list)
 
     def decision_made(self, event: DecisionMade) -> None:
         self.decisions.append(event)
 
     def turn_ended(self, event: Ended) -> None:
         self.ends.append(event)
+
+    def followup_scheduled(self, event: FollowupScheduled) -> None:
+        self.followups.append(event)
 
 
 @pytest.fixture

@@ -63,6 +63,11 @@ async def test_a_landed_follow_up_hint_schedules_a_follow_up_after_the_turn(make
     assert followup.bias == "go-deeper"
     assert followup.bot_message_ids == [m.message.id for m in rig.adapter.bot_messages(rig.adapter.channel("general"))]
     assert await Trigger.objects.filter(payload__followup_id=followup.pk).aexists()
+    # Watchers (the local chat) hear of it, with the delay the schedule was given.
+    (heard,) = rig.recorder.followups
+    assert (heard.decision_id, heard.bias, heard.channel_name) == (decision.pk, "go-deeper", "general")
+    scheduled_after = (followup.scheduled_for - followup.created_at).total_seconds()
+    assert abs(heard.delay_seconds - scheduled_after) < 5
 
 
 async def test_a_hint_that_misses_its_roll_schedules_nothing(make_rig, gateway_on_openai_server):
@@ -73,6 +78,7 @@ async def test_a_hint_that_misses_its_roll_schedules_nothing(make_rig, gateway_o
 
     assert await DispositionDecision.objects.acount() == 1
     assert not await SelfFollowupSchedule.objects.aexists()
+    assert rig.recorder.followups == []
 
 
 async def test_a_turn_handed_over_through_the_inbox_runs_once_with_its_trigger_seed_and_earlier_words(
