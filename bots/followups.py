@@ -12,9 +12,10 @@ order; the first that decides wins:
 2. The bot has taken another turn in the channel since: abort (it has moved on itself).
 3. A doubtful reaction to the bot's message (🤔, 👎, ...): transform the follow-up into a self-correction.
 4. Woken before its time with nothing decisive: wait for the scheduled time.
-5. The conversation moved off the topic: downgrade to a callback much later, or abort a callback.
-6. Someone is mid-thought in the channel: defer briefly, a few times, then abort.
-7. Otherwise fire: hand the bot a turn with trigger self_followup, the bias and the previous turn.
+5. Evaluated long after it was due (the bot or the reactor was down): abort, the moment has passed.
+6. The conversation moved off the topic: downgrade to a callback much later, or abort a callback.
+7. Someone is mid-thought in the channel: defer briefly, a few times, then abort.
+8. Otherwise fire: hand the bot a turn with trigger self_followup, the bias and the previous turn.
 """
 
 from __future__ import annotations
@@ -191,6 +192,8 @@ class FollowupFacts:
     doubt_reactions: tuple[str, ...] = ()
     bot_turns_since: int = 0
     human_messages: tuple[Said, ...] = ()
+    # When the evaluation was due (its trigger's time: the schedule's, or a deferral's); None: now.
+    due_at: datetime | None = None
 
 
 class Verdict(StrEnum):
@@ -245,6 +248,18 @@ def not_yet(facts: FollowupFacts, config: FollowupConfig) -> Judgement | None:
     return None
 
 
+def moment_passed(facts: FollowupFacts, config: FollowupConfig) -> Judgement | None:
+    """Evaluated long after it was due (the bot or the reactor was away): the moment has gone.
+
+    "Long" is the time a turn handed to the bot may wait for it (SCHEDULED_TURN_EXPIRY_SECONDS).
+    """
+    due = facts.due_at or facts.scheduled_for
+    late = (facts.now - due).total_seconds()
+    if late > config.turn_expiry_seconds:
+        return Judgement(Verdict.ABORT, f"evaluated {late:.0f}s after its time; the moment has passed", facts.bias)
+    return None
+
+
 def moved_off_topic(facts: FollowupFacts, config: FollowupConfig) -> Judgement | None:
     """Enough has been said since, and too little of it about the topic: the moment has passed."""
     messages = facts.human_messages
@@ -280,7 +295,15 @@ def mid_thought(facts: FollowupFacts, config: FollowupConfig) -> Judgement | Non
     )
 
 
-RULES: tuple[Rule, ...] = (human_replied, bot_moved_on, doubtful_reaction, not_yet, moved_off_topic, mid_thought)
+RULES: tuple[Rule, ...] = (
+    human_replied,
+    bot_moved_on,
+    doubtful_reaction,
+    not_yet,
+    moment_passed,
+    moved_off_topic,
+    mid_thought,
+)
 
 
 def judge_followup(facts: FollowupFacts, config: FollowupConfig, rules: Sequence[Rule] = RULES) -> Judgement:
@@ -294,7 +317,7 @@ def judge_followup(facts: FollowupFacts, config: FollowupConfig, rules: Sequence
     return Judgement(Verdict.FIRE, "the moment is still there", facts.bias, rule="fire")
 
 
-def gather_facts(followup: SelfFollowupSchedule, *, now: datetime) -> FollowupFacts:
+def gather_facts(followup: SelfFollowupSchedule, *, now: datetime, due_at: datetime | None = None) -> FollowupFacts:
     """Read the channel since the follow-up's turn: replies, reactions, the bot's later turns, who spoke."""
     own = set(followup.bot_message_ids)
     since = followup.created_at
@@ -333,6 +356,7 @@ def gather_facts(followup: SelfFollowupSchedule, *, now: datetime) -> FollowupFa
         doubt_reactions=doubts,
         bot_turns_since=later_turns.count(),
         human_messages=tuple(Said(author_id=row[0], text=row[2], at=row[3]) for row in humans),
+        due_at=due_at,
     )
 
 
@@ -346,7 +370,7 @@ def evaluate_followup(run: TriggerRun) -> Outcome:
     if bot is None:
         return _finish(followup, Judgement(Verdict.ABORT, "the bot is gone", followup.bias), now)
     config = FollowupConfig.from_settings(bot.settings)
-    facts = gather_facts(followup, now=now)
+    facts = gather_facts(followup, now=now, due_at=run.due_at)
     judgement = judge_followup(facts, config)
     followup.evaluations = [
         *followup.evaluations,

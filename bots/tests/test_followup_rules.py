@@ -15,6 +15,7 @@ from bots.followups import (
     human_replied,
     judge_followup,
     mid_thought,
+    moment_passed,
     moved_off_topic,
     not_yet,
     topic_terms,
@@ -81,6 +82,26 @@ def test_woken_early_it_waits_for_its_time():
 
     assert (judgement.verdict, judgement.at, judgement.rule) == (Verdict.WAIT, NOW + timedelta(seconds=40), "not_yet")
     assert judge_followup(facts, CONFIG, rules=without(not_yet)).verdict == Verdict.FIRE
+
+
+def test_evaluated_long_after_its_time_it_is_let_go():
+    late = CONFIG.turn_expiry_seconds + 60
+    facts = quiet(due_at=NOW - timedelta(seconds=late), scheduled_for=NOW - timedelta(seconds=late + 30))
+
+    judgement = judge_followup(facts, CONFIG)
+
+    assert (judgement.verdict, judgement.rule) == (Verdict.ABORT, "moment_passed")
+    assert judgement.reason == f"evaluated {late:.0f}s after its time; the moment has passed"
+    assert judge_followup(facts, CONFIG, rules=without(moment_passed)).verdict == Verdict.FIRE
+
+
+def test_a_little_late_or_deferred_past_its_schedule_it_still_fires():
+    # Lateness counts from the trigger's time: a deferral moves it, so deferred follow-ups are not late.
+    a_little = quiet(due_at=NOW - timedelta(seconds=CONFIG.turn_expiry_seconds - 5))
+    deferred = quiet(scheduled_for=NOW - timedelta(seconds=CONFIG.turn_expiry_seconds * 3), due_at=NOW)
+
+    assert judge_followup(a_little, CONFIG).verdict == Verdict.FIRE
+    assert judge_followup(deferred, CONFIG).verdict == Verdict.FIRE
 
 
 def test_a_conversation_that_moved_off_topic_downgrades_to_a_later_callback():
