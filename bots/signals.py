@@ -79,14 +79,12 @@ def _forget_in_previous(data: dict[str, Any], pattern: str, message_ids: list[st
     if data.get("answered_message_id") in message_ids:
         # The topic is the answered message followed by what the bot said.
         topic = "\n".join((REDACTED, *said))
-    said, (topic,) = _without_names(said, pattern), _without_names([topic], pattern)
+    *said, topic = _without_names([*said, topic], pattern)
     return {**data, "said": said, "topic_text": topic, "topic_terms": sorted(topic_terms(topic))}
 
 
 def _without_names(texts: list[str], pattern: str) -> list[str]:
-    """`texts` with every match of the member's name pattern (a Postgres regex) replaced."""
-    if not texts:
-        return []
+    """`texts` with every match of the member's name pattern (a Postgres regex) replaced, in one query."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT regexp_replace(t, %s, %s, 'gi') FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n) ORDER BY n",
