@@ -32,6 +32,7 @@ def test_compose_runs_postgres_with_pgvector_18_and_redis_7(compose):
     services = compose.to_dict()["services"]
 
     assert services["postgres"]["image"] == "pgvector/pgvector:pg18"
+    assert services["postgres"]["command"] == ["postgres", "-c", "shared_buffers=${POSTGRES_SHARED_BUFFERS:-1GB}"]
     assert services["redis"]["image"] == "redis:7"
 
 
