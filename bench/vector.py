@@ -1,15 +1,15 @@
 """Vector bench: memory_search's HNSW path beside raw SQL and an exact scan, over up to 1M vectors of 384 dims.
 
-    .venv/bin/python bench/vector.py [--rows 1000000] [--queries 100] [--build-minutes 20] [--no-write]
+    .venv/bin/python bench/vector.py [--rows 1000000] [--queries 100] [--build-minutes 30] [--no-write]
 
 A throwaway database (DIT_BENCH_DATABASE, default bench_vector) gets `--rows` highlight rows whose vectors are
 clustered like sentence embeddings (2,000 centres, noise around each, unit length); 99% belong to one guild
-and 1% to a second, so the second guild's queries are a 1% filter. The HNSW index (the project's m=16,
-ef_construction=64 unless `--m` and `--ef-construction` say otherwise; cosine) is built after loading, within
-`--build-minutes`; a build that runs out of time is cancelled and the bench halves the rows and tries again,
-and says so. Then, for each ef_search value, `--queries` query vectors go through memory_search (vector list
-only, the scope filter inside the query), through the same statement as raw SQL, and the recall@10 of both is
-measured against an exact scan.
+and 1% to a second, so the second guild's queries are a 1% filter. The HNSW index (the project's m and
+ef_construction, memory.models.base, unless `--m` and `--ef-construction` say otherwise; cosine) is built
+after loading, within `--build-minutes`; a build that runs out of time is cancelled and the bench halves the
+rows and tries again, and says so. Then, for each ef_search value, `--queries` query vectors go through
+memory_search (vector list only, the scope filter inside the query), through the same statement as raw SQL,
+and the recall@10 of both is measured against an exact scan.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from django.utils import timezone  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from bench.report import machine, percentile, publish  # noqa: E402
+from memory.models.base import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
 from memory.search import SearchQuery, memory_search  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -126,7 +127,7 @@ def load(rows: int, rng: np.random.Generator, centres: np.ndarray) -> float:
     return time.perf_counter() - started
 
 
-def build(minutes: float, m: int = 16, ef_construction: int = 64) -> float | None:
+def build(minutes: float, m: int = HNSW_M, ef_construction: int = HNSW_EF_CONSTRUCTION) -> float | None:
     """Build the HNSW index within the time allowed; seconds taken, or None when it ran out of time."""
     started = time.perf_counter()
     try:
@@ -267,7 +268,7 @@ def report(
     results: list[Row],
     exact_p50: dict[str, float],
     queries: int,
-    index: tuple[int, int] = (16, 64),
+    index: tuple[int, int] = (HNSW_M, HNSW_EF_CONSTRUCTION),
 ) -> str:
     """The `## Vector search` section."""
     lines = [
@@ -285,6 +286,8 @@ def report(
         f"{build_s / 60:.1f} min. {' '.join(tries)}",
         f"- Exact scan p50: {exact_p50[BIG]:.1f} ms over the 99% guild, {exact_p50[SMALL]:.1f} ms over the 1% guild "
         "(its B-tree index narrows the scan).",
+        f"- PostgreSQL: shared_buffers {_setting('shared_buffers')}; index {_setting_size('memory_highlight_hnsw')}, "
+        f"table {_setting_size(TABLE)}.",
         "",
         "| guild filter | ef_search | path | p50 ms | p99 ms | recall@10 | queries with 10 of 10 rows | p50 vs raw |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
@@ -335,14 +338,31 @@ def _plateau(rows: list[Row], index: tuple[int, int]) -> str:
     return line + "."
 
 
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting(%s)", [name])
+        return str(cursor.fetchone()[0])
+
+
+def _setting_size(relation: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", [relation])
+        return str(cursor.fetchone()[0])
+
+
 def main(argv: Sequence[str]) -> int:
     """Load, build (halving on timeout), measure, report."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=100)
-    parser.add_argument("--build-minutes", type=float, default=20.0)
-    parser.add_argument("--m", type=int, default=16, help="HNSW m (the project's index: 16)")
-    parser.add_argument("--ef-construction", type=int, default=64, help="HNSW ef_construction (the project's: 64)")
+    parser.add_argument("--build-minutes", type=float, default=30.0)
+    parser.add_argument("--m", type=int, default=HNSW_M, help=f"HNSW m (the project's index: {HNSW_M})")
+    parser.add_argument(
+        "--ef-construction",
+        type=int,
+        default=HNSW_EF_CONSTRUCTION,
+        help=f"HNSW ef_construction (the project's: {HNSW_EF_CONSTRUCTION})",
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--docs", type=Path, default=DOCS)
     args = parser.parse_args(argv)

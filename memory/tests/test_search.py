@@ -12,6 +12,7 @@ from memory import search as search_module
 from memory.archive import archive_transcripts, embed_pending
 from memory.choices import Visibility
 from memory.models import Highlight, Transcript
+from memory.models.base import HNSW_EF_CONSTRUCTION, HNSW_M
 from memory.search import SearchQuery, _lexeme_stats_cached, memory_search
 from memory.tests.factories import GUILD, TranscriptFactory
 from memory.tests.seeding import CachingEmbedder
@@ -280,3 +281,22 @@ def test_a_row_matching_the_rare_lexeme_and_a_common_one_outranks_the_rare_one_a
     ids = found.transcript_ids()
     # Only "bike" matched rows into the list; "chain" still scored them, so the row with both comes first.
     assert ids[:2] == [rare.pk, other.pk]
+
+
+def test_every_hnsw_index_is_built_with_the_project_parameters():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.reloptions FROM pg_class c JOIN pg_am a ON a.oid = c.relam "
+            "WHERE a.amname = 'hnsw' AND c.relname LIKE 'memory\\_%%' ORDER BY c.relname"
+        )
+        found = dict(cursor.fetchall())
+
+    expected = [f"m={HNSW_M}", f"ef_construction={HNSW_EF_CONSTRUCTION}"]
+    assert sorted(found) == [
+        "memory_archive_hnsw",
+        "memory_epoch_hnsw",
+        "memory_fact_hnsw",
+        "memory_highlight_hnsw",
+        "memory_lore_hnsw",
+    ]
+    assert all(options == expected for options in found.values()), found
