@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -421,17 +421,25 @@ def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
     return " & ".join(f"'{lexeme}'" for lexeme in chosen)
 
 
+@lru_cache(maxsize=512)
+def _text_lexemes(words: str) -> tuple[str, ...]:
+    """The distinct lexemes Postgres's full-text configuration makes of `words`, sorted.
+
+    Cached: one search asks for the same text's lexemes once per list it runs (each layer, and again for
+    its person and time lists), and the answer depends on nothing but the text.
+    """
+    if not words:
+        return ()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('{FTS_CONFIG}', %s)))", [words])
+        return tuple(sorted(row[0] for row in cursor.fetchall() if "'" not in row[0] and "\\" not in row[0]))
+
+
 def _query_lexemes(text: str, table: str) -> list[tuple[str, float]]:
     """The query's lexemes with their IDF weights; lexemes too common to tell rows apart are left out."""
-    words = re.findall(r"[\w']+", text.casefold())
-    if not words:
+    lexemes = _text_lexemes(" ".join(re.findall(r"[\w']+", text.casefold())))
+    if not lexemes:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT DISTINCT unnest(tsvector_to_array(to_tsvector('{FTS_CONFIG}', %s)))",
-            [" ".join(words)],
-        )
-        lexemes = sorted(row[0] for row in cursor.fetchall() if "'" not in row[0] and "\\" not in row[0])
     stats = _lexeme_stats(table)
     weighted = []
     for lexeme in lexemes:

@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from memory import search as search_module
 from memory.archive import archive_transcripts, embed_pending
 from memory.choices import Visibility
 from memory.models import Highlight, Transcript
 from memory.models.base import HNSW_EF_CONSTRUCTION, HNSW_M
-from memory.search import SearchQuery, _lexeme_stats_cached, memory_search
+from memory.search import SearchQuery, _lexeme_stats_cached, _text_lexemes, memory_search
 from memory.tests.factories import GUILD, TranscriptFactory
 from memory.tests.seeding import CachingEmbedder
 from memory.timewords import parse_time_window
@@ -300,3 +301,18 @@ def test_every_hnsw_index_is_built_with_the_project_parameters():
         "memory_lore_hnsw",
     ]
     assert all(options == expected for options in found.values()), found
+
+
+def test_a_search_over_every_layer_asks_postgres_for_the_text_lexemes_once():
+    _highlights(GUILD, _unit(np.random.default_rng(3), 3))
+    _text_lexemes.cache_clear()
+    query = SearchQuery(text="sourdough starter recipe", guild_id=GUILD, channel_id="c-1", use_vector=False)
+
+    with CaptureQueriesContext(connection) as captured:
+        memory_search(query)
+        memory_search(query)
+
+    parses = [q["sql"] for q in captured.captured_queries if "to_tsvector" in q["sql"]]
+    fts_lists = [q["sql"] for q in captured.captured_queries if "@@ to_tsquery" in q["sql"]]
+    assert len(fts_lists) >= 2 * len(query.layers)
+    assert len(parses) == 1
