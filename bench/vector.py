@@ -303,12 +303,18 @@ def report(
     good = [r for r in results if r.path == "memory_search" and r.guild == BIG and r.recall >= 0.95]
     lines.append("")
     if good:
-        best = min(good, key=lambda r: r.p50)
-        ratio = best.p50 / raw_p50[(best.guild, best.ef_search)]
+        # The target is one operating point: an ef_search at which all three hold at once.
+        points = []
+        met_at = []
+        for r in good:
+            ratio = r.p50 / raw_p50[(r.guild, r.ef_search)]
+            points.append(f"ef {r.ef_search}: {r.p50:.2f} ms, recall {r.recall:.3f}, {ratio:.2f}x")
+            if r.p50 < 10 and ratio <= 1.5:
+                met_at.append(str(r.ef_search))
+        verdict = f"met at ef_search {', '.join(met_at)}" if met_at else "not met at any ef_search measured"
         lines.append(
-            f"- Target p50 under 10 ms at recall@10 of 0.95 or more: {'met' if best.p50 < 10 else 'not met'} "
-            f"(ef_search {best.ef_search}: {best.p50:.2f} ms, recall {best.recall:.3f}); within 1.5x of raw SQL: "
-            f"{'met' if ratio <= 1.5 else 'not met'} ({ratio:.2f}x)."
+            "- Target p50 under 10 ms at recall@10 of 0.95 or more, within 1.5x of raw SQL, at one ef_search: "
+            f"{verdict} (the ef_search values reaching the recall: {'; '.join(points)})."
         )
     else:
         lines.append("- Target recall@10 of 0.95: not reached at any ef_search measured.")
@@ -333,7 +339,7 @@ def _plateau(rows: list[Row], index: tuple[int, int]) -> str:
     before = half[-1]
     gained = last.recall - before.recall
     line += f"; from ef_search {before.ef_search} to {last.ef_search} it moved by {gained:+.3f}"
-    if gained < PLATEAU:
+    if gained < PLATEAU and best.recall < 1 - PLATEAU:
         line += f" (the index, m={index[0]} and ef_construction={index[1]}, bounds it more than ef_search does)"
     return line + "."
 
