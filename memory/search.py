@@ -371,21 +371,41 @@ def _fts_ids(layer: Layer, where: Where, text: str, depth: int) -> list[int]:
     if not weighted:
         return []
     tsquery = _matching_lexemes(weighted, layer.table)
-    ranked = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
-    # At most FTS_MATCH_ROWS matching rows are read; each comes back with its lexemes and ts_rank_cd.
-    sql = (
-        f"SELECT id, tsvector_to_array(search_vector), ts_rank_cd(search_vector, to_tsquery('{FTS_CONFIG}', %s)) "  # noqa: S608 - constants
-        f"FROM {layer.table} WHERE search_vector @@ to_tsquery('{FTS_CONFIG}', %s) AND {where[0]} LIMIT %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [ranked, tsquery, *where[1], FTS_MATCH_ROWS])
-        rows = cursor.fetchall()
     # ts_rank has no notion of how rare a word is; a rare name must outrank three common words, so each
-    # matched lexeme adds its inverse document frequency, and ts_rank_cd only breaks ties.
-    weights = dict(weighted)
-    scored = [(sum(weights.get(lexeme, 0.0) for lexeme in lexemes), rank, pk) for pk, lexemes, rank in rows]
-    scored.sort(reverse=True)
-    return [pk for _, _, pk in scored[:depth]]
+    # matched lexeme adds its inverse document frequency (summed in SQL: one containment test per lexeme is
+    # cheaper than handing every row's lexemes to Python), and ts_rank_cd only breaks ties. At most
+    # FTS_MATCH_ROWS matching rows are read.
+    score_sql = " + ".join("(CASE WHEN search_vector @@ %s::tsquery THEN %s ELSE 0 END)" for _ in weighted)
+    sql = (
+        f"SELECT id, {score_sql} FROM {layer.table} "  # noqa: S608 - constants and placeholders
+        f"WHERE search_vector @@ to_tsquery('{FTS_CONFIG}', %s) AND {where[0]} LIMIT %s"
+    )
+    # Each lexeme as a tsquery literal of itself (already stemmed: no second pass through the configuration).
+    terms = [value for lexeme, weight in weighted for value in (f"'{lexeme}'", weight)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*terms, tsquery, *where[1], FTS_MATCH_ROWS])
+        scores = {int(pk): float(total) for pk, total in cursor.fetchall()}
+    if not scores:
+        return []
+    # Only rows scoring at least the depth-th best can make the list; ts_rank_cd (tens of microseconds a
+    # row) is computed for those alone, which orders them exactly as ranking every matched row would.
+    cutoff = sorted(scores.values(), reverse=True)[min(depth, len(scores)) - 1]
+    contenders = [pk for pk, score in scores.items() if score >= cutoff]
+    ranks = _cover_density(layer, contenders, weighted) if len(contenders) > 1 else {}
+    ordered = sorted(contenders, key=lambda pk: (scores[pk], ranks.get(pk, 0.0), pk), reverse=True)
+    return ordered[:depth]
+
+
+def _cover_density(layer: Layer, ids: list[int], weighted: Sequence[tuple[str, float]]) -> dict[int, float]:
+    """ts_rank_cd of the given rows against all the query's lexemes: the tie-break among equal scores."""
+    ranked = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id, ts_rank_cd(search_vector, to_tsquery('{FTS_CONFIG}', %s)) FROM {layer.table} "  # noqa: S608 - constants
+            "WHERE id = ANY(%s)",
+            [ranked, ids],
+        )
+        return {int(pk): float(rank) for pk, rank in cursor.fetchall()}
 
 
 def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:

@@ -316,3 +316,42 @@ def test_a_search_over_every_layer_asks_postgres_for_the_text_lexemes_once():
     fts_lists = [q["sql"] for q in captured.captured_queries if "@@ to_tsquery" in q["sql"]]
     assert len(fts_lists) >= 2 * len(query.layers)
     assert len(parses) == 1
+
+
+def test_the_full_text_list_ranks_as_if_every_matched_row_were_ranked_by_cover_density():
+    rng = np.random.default_rng(11)
+    words = ["sourdough", "starter", "flour", "oven", "crust", "rye", "levain", "proof", "bake", "loaf"]
+    texts = [" ".join(rng.choice(words, size=int(rng.integers(2, 9)))) for _ in range(300)]
+    Highlight.objects.bulk_create(
+        Highlight(
+            guild_id=GUILD,
+            channel_id="c-1",
+            subject_user_id="u-x",
+            visibility=Visibility.GUILD,
+            raw_text=text,
+            attribution="x",
+            said_at=NOW,
+        )
+        for text in texts
+    )
+    layer = search_module.LAYERS["highlight"]
+    where = ("guild_id = %s AND visibility = 'guild'", [GUILD])
+    text = "rye levain proof and the oven"
+    weighted = search_module._query_lexemes(text, layer.table)
+    every = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, tsvector_to_array(search_vector), ts_rank_cd(search_vector, to_tsquery('english', %s)) "
+            "FROM memory_highlight WHERE search_vector @@ to_tsquery('english', %s) AND guild_id = %s",
+            [every, every, GUILD],
+        )
+        rows = cursor.fetchall()
+    weights = dict(weighted)
+    expected = sorted(
+        ((sum(weights.get(lexeme, 0.0) for lexeme in lexemes), rank, pk) for pk, lexemes, rank in rows), reverse=True
+    )
+
+    found = search_module._fts_ids(layer, where, text, 25)
+
+    assert len(rows) > 100
+    assert found == [pk for _, _, pk in expected[:25]]
