@@ -48,6 +48,7 @@ from memory.context import ContextScope, assemble_context  # noqa: E402
 from memory.embedding.minilm import default_encoder  # noqa: E402
 from memory.embedding.providers import embed_one  # noqa: E402
 from memory.models import CoreBlock, Dossier, Epoch, Fact, GroupLore, Highlight  # noqa: E402
+from memory.models.base import HNSW_EF_CONSTRUCTION, HNSW_M  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 GUILD = "g-bench"
@@ -165,7 +166,7 @@ def build(minutes: float) -> float | None:
             cursor.execute(f"SET statement_timeout = '{int(minutes * 60)}s'")
             cursor.execute(
                 "CREATE INDEX memory_archive_hnsw ON memory_archiveentry USING hnsw (embedding vector_cosine_ops) "
-                "WITH (m = 16, ef_construction = 64)"
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
             )
     except OperationalError:
         return None
@@ -298,7 +299,8 @@ def report(
         f"- Run: {timezone.now():%Y-%m-%d %H:%M} UTC; {turns} turns per strategy after one warm-up turn.",
         f"- Archived messages: {messages:,} (asked for {requested:,}); "
         + (
-            f"loaded in {load_s / 60:.1f} min; archive HNSW built in {build_s / 60:.1f} min. {' '.join(tries)}"
+            f"loaded in {load_s / 60:.1f} min; archive HNSW (m={HNSW_M}, ef_construction={HNSW_EF_CONSTRUCTION}) "
+            f"built in {build_s / 60:.1f} min. {' '.join(tries)}"
             if load_s is not None and build_s is not None
             else "measured on the database a `--keep` run loaded and indexed."
         ),
