@@ -286,8 +286,8 @@ def report(
         f"{build_s / 60:.1f} min. {' '.join(tries)}",
         f"- Exact scan p50: {exact_p50[BIG]:.1f} ms over the 99% guild, {exact_p50[SMALL]:.1f} ms over the 1% guild "
         "(its B-tree index narrows the scan).",
-        f"- PostgreSQL: shared_buffers {_setting('shared_buffers')}; index {_setting_size('memory_highlight_hnsw')}, "
-        f"table {_setting_size(TABLE)}.",
+        f"- PostgreSQL: shared_buffers {_setting('shared_buffers')}; index {_relation_size('memory_highlight_hnsw')}, "
+        f"table {_relation_size(TABLE)}.",
         "",
         "| guild filter | ef_search | path | p50 ms | p99 ms | recall@10 | queries with 10 of 10 rows | p50 vs raw |",
         "|---|---:|---|---:|---:|---:|---:|---:|",
@@ -350,7 +350,7 @@ def _setting(name: str) -> str:
         return str(cursor.fetchone()[0])
 
 
-def _setting_size(relation: str) -> str:
+def _relation_size(relation: str) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_size_pretty(pg_relation_size(%s::regclass))", [relation])
         return str(cursor.fetchone()[0])

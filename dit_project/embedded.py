@@ -93,17 +93,18 @@ def start_postgres(home: Path) -> PostgresAddress:
 
     home.mkdir(parents=True, exist_ok=True)
     data_dir = _pg_data_dir(home).resolve()
-    was_running = data_dir.exists() and _postmaster_info(data_dir) is not None
-    if data_dir.exists() and not was_running:
+    if data_dir.exists() and _postmaster_info(data_dir) is None:
         # get_server caches one handle per process; a handle to a stopped server would be reused.
         PostgresServer._instances.pop(data_dir, None)
-    if (data_dir / "PG_VERSION").exists():
+    fresh = not (data_dir / "PG_VERSION").exists()
+    if not fresh:
         _write_tuning(data_dir)
     # cleanup_mode=None: the server outlives the process that started it, so web, worker and bot
     # processes share one server; `stop_postgres` (called by the dev commands) ends it.
     server = get_server(data_dir, cleanup_mode=None)
-    if _write_tuning(data_dir) and not was_running:
-        # A data folder initdb has just made: the server started without the tuning.
+    if fresh:
+        # initdb has just made the data folder and the server started without the tuning.
+        _write_tuning(data_dir)
         _pg_ctl(data_dir, ["-w", "-m", "fast", "-l", str(data_dir / "log"), "restart"])
     info = server.get_postmaster_info()
     _ensure_database(server.get_uri())
@@ -134,8 +135,8 @@ def _physical_memory() -> int:
         return 0
 
 
-def _write_tuning(data_dir: Path) -> bool:
-    """Write the tuning file and include it from postgresql.conf; whether either changed.
+def _write_tuning(data_dir: Path) -> None:
+    """Write the tuning file and include it from postgresql.conf (each only when it differs).
 
     It is included at the end of postgresql.conf, so it wins over that file; `ALTER SYSTEM` (which writes
     postgresql.auto.conf, read last) still wins over it.
@@ -145,15 +146,11 @@ def _write_tuning(data_dir: Path) -> bool:
     body = "# Written by dit_project/embedded.py at every start; override with ALTER SYSTEM.\n" + "".join(
         f"{name} = '{value}'\n" for name, value in postgres_tuning().items()
     )
-    changed = False
     if not tuning_file.exists() or tuning_file.read_text() != body:
         tuning_file.write_text(body)
-        changed = True
     text = conf.read_text()
     if _INCLUDE_LINE not in text:
         conf.write_text(text.rstrip("\n") + f"\n\n{_INCLUDE_LINE}\n")
-        changed = True
-    return changed
 
 
 def _pg_ctl(data_dir: Path, args: list[str]) -> None:

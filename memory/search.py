@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -398,7 +398,7 @@ def _fts_ids(layer: Layer, where: Where, text: str, depth: int) -> list[int]:
 
 def _cover_density(layer: Layer, ids: list[int], weighted: Sequence[tuple[str, float]]) -> dict[int, float]:
     """ts_rank_cd of the given rows against all the query's lexemes: the tie-break among equal scores."""
-    ranked = " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+    ranked = _any_of(lexeme for lexeme, _ in weighted)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT id, ts_rank_cd(search_vector, to_tsquery('{FTS_CONFIG}', %s)) FROM {layer.table} "  # noqa: S608 - constants
@@ -406,6 +406,11 @@ def _cover_density(layer: Layer, ids: list[int], weighted: Sequence[tuple[str, f
             [ranked, ids],
         )
         return {int(pk): float(rank) for pk, rank in cursor.fetchall()}
+
+
+def _any_of(lexemes: Iterable[str]) -> str:
+    """A tsquery matching any of the lexemes (each quoted: already stemmed)."""
+    return " | ".join(f"'{lexeme}'" for lexeme in lexemes)
 
 
 def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
@@ -417,7 +422,7 @@ def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
     """
     stats = _lexeme_stats(table)
     if stats.rows <= FTS_MATCH_ROWS:
-        return " | ".join(f"'{lexeme}'" for lexeme, _ in weighted)
+        return _any_of(lexeme for lexeme, _ in weighted)
 
     def share(lexeme: str) -> float:
         return stats.frequencies.get(lexeme, stats.floor)
@@ -431,7 +436,7 @@ def _matching_lexemes(weighted: Sequence[tuple[str, float]], table: str) -> str:
             if rows > FTS_MATCH_ROWS:
                 break
             chosen.append(lexeme)
-        return " | ".join(f"'{lexeme}'" for lexeme in chosen)
+        return _any_of(chosen)
     together = stats.rows
     for lexeme in rarest:
         chosen.append(lexeme)
