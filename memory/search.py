@@ -24,6 +24,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from memory.choices import Visibility
@@ -249,6 +250,23 @@ def memory_search(query: SearchQuery) -> SearchResult:
     hits, tokens, trimmed = _trim(hits, query.token_budget)
     named = persons or tuple(query.person_ids)
     return SearchResult(hits=tuple(hits), person_ids=named, window=window, tokens=tokens, trimmed=trimmed)
+
+
+def nearest_ids(rows: QuerySet[Any], vector: Vectors, k: int) -> list[int]:
+    """The primary keys of the k rows of `rows` nearest the vector, exactly, nearest first.
+
+    For a queryset whose filter leaves few rows: they are read by whatever index the filter plans to and
+    sorted by distance. Ordering the queryset itself by distance may plan the HNSW index instead, which,
+    outside `tuned_vector_search`, hands back only the filtered few of its first ef_search candidates.
+    """
+    sql, params = rows.filter(embedding__isnull=False).values_list("pk", "embedding").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH scoped (id, embedding) AS MATERIALIZED ({sql}) "  # noqa: S608 - the ORM's own SQL
+            "SELECT id FROM scoped ORDER BY embedding <=> %s::vector, id LIMIT %s",
+            [*params, _vector_literal(vector), k],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def find_people(guild_id: str, text: str) -> tuple[str, ...]:

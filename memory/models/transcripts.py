@@ -105,6 +105,12 @@ class Transcript(ImmutableTranscriptModel):
                 name="memory_tx_reply_to",
             ),
             models.Index(fields=("guild_id", "author_id", "created_at"), name="memory_tx_guild_author"),
+            # "Who pushed back on whom" (the contrasting strategy): replies between given people, replies only.
+            models.Index(
+                fields=("reply_to_author_id", "author_id"),
+                condition=~models.Q(reply_to_author_id=""),
+                name="memory_tx_reply_author",
+            ),
         )
 
     def __str__(self) -> str:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from pgvector.django import CosineDistance
 
 from memory import search as search_module
 from memory.archive import archive_transcripts, embed_pending
@@ -120,6 +121,32 @@ def test_a_small_guild_is_searched_exactly_once_statistics_show_it_is_small():
     stored = dict(Highlight.objects.filter(guild_id="g-small").values_list("pk", "embedding"))
     truth = sorted(stored, key=lambda pk: -float(np.dot(np.asarray(stored[pk]), query)))[:10]
     assert [hit.row_id for hit in found.hits] == truth
+
+
+def test_nearest_ids_is_exact_even_where_the_planner_would_walk_the_graph():
+    from memory.search import nearest_ids
+
+    rng = np.random.default_rng(5)
+    query = _unit(rng, 1)[0]
+    near = query + 0.05 * _unit(rng, 2000)
+    _highlights(GUILD, near / np.linalg.norm(near, axis=1, keepdims=True))
+    _highlights(GUILD, _unit(rng, 12), channel="c-quiet")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE memory_highlight")
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_sort = off")
+        cursor.execute("SET hnsw.ef_search = 20")
+    try:
+        rows = Highlight.objects.filter(guild_id=GUILD, channel_id="c-quiet")
+        found = nearest_ids(rows, query, 10)
+        graph = list(rows.order_by(CosineDistance("embedding", query)).values_list("pk", flat=True)[:10])
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_seqscan; RESET enable_sort; RESET hnsw.ef_search")
+    stored = dict(rows.values_list("pk", "embedding"))
+    truth = sorted(stored, key=lambda pk: -float(np.dot(np.asarray(stored[pk]), query)))[:10]
+    assert found == truth
+    assert len(graph) < 10
 
 
 def test_a_filter_matching_fewer_than_k_rows_returns_exactly_those():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Q
-from pgvector.django import CosineDistance
 
 from memory.choices import ContextStrategyId, LoreKind
 from memory.context.gathering import live_items, people_of, scoped, topic_of
@@ -16,6 +16,7 @@ from memory.context.types import ContextItem, ContextScope
 from memory.embedding.providers import embed_one
 from memory.models import ArchiveEntry, GroupLore, Transcript
 from memory.moments import DISAGREEMENT
+from memory.search import nearest_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,17 +36,7 @@ class ContrastingStrategy:
         here = [item for item in live if item.provenance.channel_id == turn.channel_id]
         people = sorted(people_of(turn, here))
         oldest = min((item.created_at for item in live if item.created_at), default=None)
-        replies = Transcript.objects.filter(author_id__in=people, reply_to_author_id__in=people, author_is_bot=False)
-        replies = replies.filter(content__iregex=DISAGREEMENT.pattern.replace(r"\b", r"\y"))
-        rows = scoped(ArchiveEntry.objects.all(), turn).filter(transcript__in=replies.values("pk"))
-        if oldest is not None:
-            rows = rows.filter(said_at__lt=oldest)
-        topic = topic_of(turn)
-        if topic.strip():
-            rows = rows.filter(embedding__isnull=False).order_by(CosineDistance("embedding", embed_one(topic)))
-        else:
-            rows = rows.order_by("-said_at")
-        pushback = [hit_item(_as_hit(row)) for row in rows[: self.k]]
+        pushback = [hit_item(_as_hit(row)) for row in self._pushback(turn, people, oldest)]
         rivalries = [
             lore_item(row)
             for row in scoped(GroupLore.objects.filter(kind=LoreKind.RIVALRY), turn).filter(
@@ -58,3 +49,21 @@ class ContrastingStrategy:
             [heading(turn, "Where the people here disagreed"), *rivalries, *pushback, heading(turn, "Now"), *live],
             self.budget,
         )
+
+    def _pushback(self, turn: ContextScope, people: list[str], oldest: datetime | None) -> list[ArchiveEntry]:
+        """Archived replies by a present person to another that pushed back, nearest the topic (else newest) first."""
+        # Replies between these people come from their own index; only those are matched against the words.
+        replies = Transcript.objects.filter(reply_to_author_id__in=people, author_id__in=people, author_is_bot=False)
+        replies = replies.exclude(reply_to_author_id="").filter(
+            content__iregex=DISAGREEMENT.pattern.replace(r"\b", r"\y")
+        )
+        rows = scoped(ArchiveEntry.objects.all(), turn).filter(transcript__in=replies.values("pk"))
+        if oldest is not None:
+            rows = rows.filter(said_at__lt=oldest)
+        loaded = rows.defer("embedding", "search_vector")
+        topic = topic_of(turn)
+        if not topic.strip():
+            return list(loaded.order_by("-said_at")[: self.k])
+        ids = nearest_ids(rows, embed_one(topic), self.k)
+        found = loaded.in_bulk(ids)
+        return [found[pk] for pk in ids if pk in found]
