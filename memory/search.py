@@ -260,11 +260,19 @@ def nearest_ids(rows: QuerySet[Any], vector: Vectors, k: int) -> list[int]:
     outside `tuned_vector_search`, hands back only the filtered few of its first ef_search candidates.
     """
     sql, params = rows.filter(embedding__isnull=False).values_list("pk", "embedding").query.sql_with_params()
+    return _sorted_exactly(sql, params, _vector_literal(vector), k)
+
+
+def _sorted_exactly(scoped_sql: str, params: Sequence[Any], literal: str, k: int) -> list[int]:
+    """The ids of the k rows of `scoped_sql` (selecting id and embedding) nearest the vector literal.
+
+    The MATERIALIZED CTE keeps the HNSW index out of it: the rows are read as their filter plans, then sorted.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"WITH scoped (id, embedding) AS MATERIALIZED ({sql}) "  # noqa: S608 - the ORM's own SQL
+            f"WITH scoped (id, embedding) AS MATERIALIZED ({scoped_sql}) "  # noqa: S608 - constants and ORM SQL
             "SELECT id FROM scoped ORDER BY embedding <=> %s::vector, id LIMIT %s",
-            [*params, _vector_literal(vector), k],
+            [*params, literal, k],
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -364,19 +372,14 @@ def _vector_ids(layer: Layer, where: Where, vector: Vectors, depth: int, exact: 
     literal = _vector_literal(vector)
     if exact:
         # A small scope: reading its rows by their B-tree index and sorting them all is both exact and faster
-        # than walking the whole graph for the few that match (the MATERIALIZED CTE keeps HNSW out of it).
-        sql = (
-            f"WITH scoped AS MATERIALIZED (SELECT id, embedding FROM {layer.table} "  # noqa: S608 - constants
-            f"WHERE embedding IS NOT NULL AND {where[0]}) "
-            "SELECT id, embedding <=> %s::vector AS d FROM scoped ORDER BY d LIMIT %s"
-        )
-        params = [*where[1], literal, depth]
-    else:
-        sql = (
-            f"SELECT id, embedding <=> %s::vector AS d FROM {layer.table} "  # noqa: S608 - names are constants
-            f"WHERE embedding IS NOT NULL AND {where[0]} ORDER BY embedding <=> %s::vector LIMIT %s"
-        )
-        params = [literal, *where[1], literal, depth]
+        # than walking the whole graph for the few that match.
+        scoped_sql = f"SELECT id, embedding FROM {layer.table} WHERE embedding IS NOT NULL AND {where[0]}"  # noqa: S608 - constants
+        return _sorted_exactly(scoped_sql, where[1], literal, depth)
+    sql = (
+        f"SELECT id, embedding <=> %s::vector AS d FROM {layer.table} "  # noqa: S608 - names are constants
+        f"WHERE embedding IS NOT NULL AND {where[0]} ORDER BY embedding <=> %s::vector LIMIT %s"
+    )
+    params = [literal, *where[1], literal, depth]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()

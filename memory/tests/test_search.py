@@ -46,6 +46,17 @@ def _highlights(guild_id, vectors, *, subject="u-x", channel="c-1"):
     )
 
 
+def _near_crowd_and_quiet_channel(rng, crowd):
+    """`crowd` highlights of the guild close to a query vector and 12 random ones in c-quiet; the query."""
+    query = _unit(rng, 1)[0]
+    near = query + 0.05 * _unit(rng, crowd)
+    _highlights(GUILD, near / np.linalg.norm(near, axis=1, keepdims=True))
+    _highlights(GUILD, _unit(rng, 12), channel="c-quiet")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE memory_highlight")
+    return query
+
+
 def _vector_only(query_vector, guild_id, k, **changes):
     return SearchQuery(
         text="zzz",
@@ -64,15 +75,10 @@ def _vector_only(query_vector, guild_id, k, **changes):
 
 def test_a_filtered_query_returns_k_rows_whenever_k_rows_match(settings):
     settings.DIT_HNSW_EXACT_BELOW = 0  # the graph, not the exact scan of a small guild
-    rng = np.random.default_rng(1)
-    query = _unit(rng, 1)[0]
-    # The big guild's rows lie near the query, the small guild's far away: a plain HNSW scan's first
-    # ef_search candidates are all the big guild's, so a post-filter would find none of the small one.
-    near = query + 0.05 * _unit(rng, 3000)
-    _highlights(GUILD, near / np.linalg.norm(near, axis=1, keepdims=True))
-    _highlights(GUILD, _unit(rng, 12), channel="c-quiet")
+    # The rest of the guild lies near the query, the quiet channel far away: a plain HNSW scan's first
+    # ef_search candidates are all the rest's, so a post-filter would find none of the quiet channel.
+    query = _near_crowd_and_quiet_channel(np.random.default_rng(1), 3000)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE memory_highlight")
         # Make the planner use the HNSW index as it would on a large table.
         cursor.execute("SET enable_seqscan = off")
         cursor.execute("SET enable_bitmapscan = off")
@@ -126,13 +132,8 @@ def test_a_small_guild_is_searched_exactly_once_statistics_show_it_is_small():
 def test_nearest_ids_is_exact_even_where_the_planner_would_walk_the_graph():
     from memory.search import nearest_ids
 
-    rng = np.random.default_rng(5)
-    query = _unit(rng, 1)[0]
-    near = query + 0.05 * _unit(rng, 2000)
-    _highlights(GUILD, near / np.linalg.norm(near, axis=1, keepdims=True))
-    _highlights(GUILD, _unit(rng, 12), channel="c-quiet")
+    query = _near_crowd_and_quiet_channel(np.random.default_rng(5), 2000)
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE memory_highlight")
         cursor.execute("SET enable_seqscan = off")
         cursor.execute("SET enable_sort = off")
         cursor.execute("SET hnsw.ef_search = 20")
